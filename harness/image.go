@@ -1,0 +1,266 @@
+package harness
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+// Image labels. Images are a cache shared by runs, so they carry no run
+// label and teardown leaves them; `etcdrill images` lists them.
+const (
+	LabelImage       = "io.etcdrill.image"
+	LabelEtcdVersion = "io.etcdrill.etcd-version"
+)
+
+// ImageTag is the tag of the locally built image for an etcd version.
+func ImageTag(v Version) string { return "etcdrill/etcd:v" + v.String() }
+
+// CacheDir is where built binaries live: $ETCDRILL_CACHE, or etcdrill under
+// the user cache directory.
+func CacheDir() (string, error) {
+	if d := os.Getenv("ETCDRILL_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("cache dir: %w", err)
+	}
+	return filepath.Join(d, "etcdrill"), nil
+}
+
+// Image is an etcd image ready to run.
+type Image struct {
+	Tag     string `json:"tag"`
+	ID      string `json:"id"`
+	Version string `json:"version"`
+	Built   bool   `json:"built"` // false when an existing image was reused
+}
+
+// EnsureImage returns the image for version v, building the binaries and
+// the image when the cache does not have them. Concurrent callers (parallel
+// test packages) build once: a file lock per version serialises them.
+func EnsureImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.Logger) (Image, error) {
+	tag := ImageTag(v)
+	if img, err := dc.ImageInspect(ctx, tag); err == nil {
+		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return Image{}, err
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return Image{}, fmt.Errorf("cache dir: %w", err)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(cache, "etcd-v"+v.String()+".lock"))
+	if err != nil {
+		return Image{}, err
+	}
+	defer unlock()
+	// Another process may have built it while we waited for the lock.
+	if img, err := dc.ImageInspect(ctx, tag); err == nil {
+		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
+	}
+	bin, err := buildBinaries(ctx, cache, v, lg)
+	if err != nil {
+		return Image{}, err
+	}
+	start := time.Now()
+	lg.Info("docker build start", "tag", tag)
+	if err := dockerBuild(ctx, dc, bin, v); err != nil {
+		return Image{}, err
+	}
+	img, err := dc.ImageInspect(ctx, tag)
+	if err != nil {
+		return Image{}, fmt.Errorf("inspect built image %s: %w", tag, err)
+	}
+	lg.Info("docker build done", "tag", tag, "id", img.ID, "elapsed", time.Since(start).Round(time.Millisecond))
+	return Image{Tag: tag, ID: img.ID, Version: v.String(), Built: true}, nil
+}
+
+// UseImage checks that an existing image (--image) is present locally.
+func UseImage(ctx context.Context, dc client.APIClient, ref string, v Version) (Image, error) {
+	img, err := dc.ImageInspect(ctx, ref)
+	if err != nil {
+		return Image{}, fmt.Errorf("image %s: not present locally (no registry can be reached): %w", ref, err)
+	}
+	return Image{Tag: ref, ID: img.ID, Version: v.String()}, nil
+}
+
+var binaries = []struct{ name, pkg string }{
+	{"etcd", "go.etcd.io/etcd/server/v3"},
+	{"etcdctl", "go.etcd.io/etcd/etcdctl/v3"},
+	{"etcdutl", "go.etcd.io/etcd/etcdutl/v3"},
+}
+
+// buildBinaries compiles etcd, etcdctl and etcdutl at version v in a
+// generated module (`go install pkg@v` refuses etcd's replace directives).
+// A finished build is marked by a stamp file, so a killed build is redone.
+func buildBinaries(ctx context.Context, cache string, v Version, lg *slog.Logger) (string, error) {
+	dir := filepath.Join(cache, "etcd-v"+v.String())
+	bin := filepath.Join(dir, "bin")
+	stamp := filepath.Join(bin, ".complete")
+	if _, err := os.Stat(stamp); err == nil {
+		return bin, nil
+	}
+	if err := CheckReleased(ctx, v); err != nil {
+		return "", err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("clean build dir: %w", err)
+	}
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", fmt.Errorf("build dir: %w", err)
+	}
+	var imports strings.Builder
+	for _, b := range binaries {
+		fmt.Fprintf(&imports, "\t_ %q\n", b.pkg)
+	}
+	files := map[string]string{
+		"go.mod":   "module etcdrill.local/etcdbuild\n\ngo 1.24\n",
+		"tools.go": "//go:build tools\n\npackage tools\n\nimport (\n" + imports.String() + ")\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return "", fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	start := time.Now()
+	lg.Info("etcd build start", "version", v.String(), "dir", dir)
+	get := []string{"get"}
+	for _, b := range binaries {
+		get = append(get, b.pkg+"@v"+v.String())
+	}
+	steps := [][]string{get, {"mod", "tidy"}}
+	for _, b := range binaries {
+		steps = append(steps, []string{"build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(bin, b.name), b.pkg})
+	}
+	for _, args := range steps {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build etcd %s: go %s: %w: %s", v, strings.Join(args, " "), err, lastLine(out))
+		}
+	}
+	if err := os.WriteFile(stamp, nil, 0o644); err != nil {
+		return "", fmt.Errorf("write stamp: %w", err)
+	}
+	lg.Info("etcd build done", "version", v.String(), "elapsed", time.Since(start).Round(time.Second))
+	return bin, nil
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+// dockerfile lays the binaries out like the official distroless image.
+// scratch has no directories, so the context carries the ones etcd and the
+// drills write to.
+const dockerfile = `FROM scratch
+COPY rootfs/ /
+ENTRYPOINT ["/usr/local/bin/etcd"]
+`
+
+func dockerBuild(ctx context.Context, dc client.APIClient, bin string, v Version) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now()
+	add := func(name string, mode int64, body []byte) error {
+		h := &tar.Header{Name: name, Mode: mode, ModTime: now, Size: int64(len(body)), Typeflag: tar.TypeReg}
+		if strings.HasSuffix(name, "/") {
+			h.Typeflag, h.Size = tar.TypeDir, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := tw.Write(body)
+		return err
+	}
+	if err := add("Dockerfile", 0o644, []byte(dockerfile)); err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	for _, d := range []struct {
+		name string
+		mode int64
+	}{
+		{"rootfs/", 0o755}, {"rootfs/usr/", 0o755}, {"rootfs/usr/local/", 0o755}, {"rootfs/usr/local/bin/", 0o755},
+		{"rootfs/tmp/", 0o1777}, {"rootfs/var/", 0o755}, {"rootfs/var/lib/", 0o755}, {"rootfs/var/lib/etcd/", 0o700},
+		{"rootfs/var/lib/etcd-backup/", 0o700}, {"rootfs/etc/", 0o755}, {"rootfs/etc/kubernetes/", 0o755},
+		{"rootfs/etc/kubernetes/pki/", 0o755}, {"rootfs/etc/kubernetes/pki/etcd/", 0o755},
+	} {
+		if err := add(d.name, d.mode, nil); err != nil {
+			return fmt.Errorf("build context: %w", err)
+		}
+	}
+	for _, b := range binaries {
+		body, err := os.ReadFile(filepath.Join(bin, b.name))
+		if err != nil {
+			return fmt.Errorf("build context: %w", err)
+		}
+		if err := add("rootfs/usr/local/bin/"+b.name, 0o755, body); err != nil {
+			return fmt.Errorf("build context: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
+	res, err := dc.ImageBuild(ctx, &buf, client.ImageBuildOptions{
+		Tags:        []string{ImageTag(v)},
+		Remove:      true,
+		ForceRemove: true,
+		Labels:      map[string]string{LabelImage: "etcd", LabelEtcdVersion: v.String()},
+	})
+	if err != nil {
+		return fmt.Errorf("docker build %s: %w", ImageTag(v), err)
+	}
+	defer res.Body.Close()
+	dec := json.NewDecoder(res.Body)
+	for {
+		var msg struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("docker build %s: read output: %w", ImageTag(v), err)
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("docker build %s: %s", ImageTag(v), msg.Error)
+		}
+	}
+}
+
+// lockFile takes an exclusive flock on path, polling so ctx can cancel.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	err = Poll(ctx, 500*time.Millisecond, func(context.Context) error {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != nil && !errors.Is(err, syscall.EWOULDBLOCK) {
+			return Permanent(err)
+		}
+		return err
+	})
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}

@@ -1,0 +1,336 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	mnet "github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
+)
+
+// Member is one etcd member: a container, a data volume mounted at
+// DataDir, and a client port published on 127.0.0.1.
+type Member struct {
+	c      *Cluster
+	name   string
+	port   int
+	volume string
+
+	mu   sync.Mutex
+	ctr  *testcontainers.DockerContainer
+	spec Spec
+}
+
+// Name is the member name, also its host name inside the network.
+func (m *Member) Name() string { return m.name }
+
+// Endpoint is the client URL the harness dials: the published port.
+func (m *Member) Endpoint() string {
+	return fmt.Sprintf("%s://127.0.0.1:%d", scheme(m.c.cfg.TLS), m.port)
+}
+
+// ClientURL is the client URL inside the network.
+func (m *Member) ClientURL() string { return ClientURL(m.name, m.c.cfg.TLS) }
+
+// PeerURL is the peer URL inside the network.
+func (m *Member) PeerURL() string { return PeerURL(m.name, m.c.cfg.TLS) }
+
+// Spec is the spec the member's container was last created with.
+func (m *Member) Spec() Spec {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.spec
+}
+
+func (m *Member) container() (*testcontainers.DockerContainer, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctr == nil {
+		return nil, fmt.Errorf("member %s has no container", m.name)
+	}
+	return m.ctr, nil
+}
+
+func (m *Member) id() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctr == nil {
+		return ""
+	}
+	return m.ctr.GetContainerID()
+}
+
+// ContainerName is the Docker name of the member's container.
+func (m *Member) ContainerName() string { return m.c.runID + "-" + m.name }
+
+// Create makes the data volume (when missing) and the member's container
+// from spec, without starting it. A half-created container is kept so
+// that Close removes it.
+func (m *Member) Create(ctx context.Context, spec Spec) error {
+	args, err := Flags(m.c.v, spec)
+	if err != nil {
+		return err
+	}
+	if _, err := m.c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{Name: m.volume, Labels: m.c.labels}); err != nil {
+		return fmt.Errorf("member %s: create volume: %w", m.name, err)
+	}
+	var files []testcontainers.ContainerFile
+	if m.c.pki != nil {
+		pf, err := m.c.pki.MemberFiles(m.name)
+		if err != nil {
+			return err
+		}
+		for path, body := range pf {
+			mode := int64(0o644)
+			if strings.HasSuffix(path, ".key") {
+				mode = 0o600
+			}
+			files = append(files, testcontainers.ContainerFile{Reader: strings.NewReader(string(body)), ContainerFilePath: path, FileMode: mode})
+		}
+	}
+	port := mnet.MustParsePort(strconv.Itoa(clientPort) + "/tcp")
+	req := testcontainers.ContainerRequest{
+		Image:          m.c.image.Tag,
+		Name:           m.ContainerName(),
+		Cmd:            args,
+		Labels:         m.c.labels,
+		Networks:       []string{m.c.net.Name},
+		NetworkAliases: map[string][]string{m.c.net.Name: {m.name}},
+		ExposedPorts:   []string{port.String()},
+		Files:          files,
+		ConfigModifier: func(cfg *container.Config) { cfg.Hostname = m.name },
+		HostConfigModifier: func(hc *container.HostConfig) {
+			hc.PortBindings = mnet.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(m.port)}}}
+			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
+		},
+	}
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req})
+	m.mu.Lock()
+	if dc, ok := ctr.(*testcontainers.DockerContainer); ok && dc != nil {
+		m.ctr = dc
+	}
+	m.spec = spec
+	m.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("member %s: create container: %w", m.name, err)
+	}
+	return nil
+}
+
+// Start starts the member's container; etcd starts with it.
+func (m *Member) Start(ctx context.Context) error {
+	ctr, err := m.container()
+	if err != nil {
+		return err
+	}
+	if err := ctr.Start(ctx); err != nil {
+		return fmt.Errorf("start member %s: %w", m.name, err)
+	}
+	m.c.lg.Info("member started", "member", m.name)
+	return nil
+}
+
+// Stop sends SIGTERM and waits up to 10 s before SIGKILL, like
+// `systemctl stop etcd`.
+func (m *Member) Stop(ctx context.Context) error {
+	timeout := 10
+	if _, err := m.c.dc.ContainerStop(ctx, m.id(), client.ContainerStopOptions{Timeout: &timeout}); err != nil {
+		return fmt.Errorf("stop member %s: %w", m.name, err)
+	}
+	return nil
+}
+
+// Kill sends SIGKILL: the member dies without flushing or saying goodbye.
+func (m *Member) Kill(ctx context.Context) error {
+	if _, err := m.c.dc.ContainerKill(ctx, m.id(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		return fmt.Errorf("kill member %s: %w", m.name, err)
+	}
+	return m.waitStopped(ctx)
+}
+
+func (m *Member) waitStopped(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	defer cancel()
+	return Poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+		st, err := m.c.dc.ContainerInspect(ctx, m.id(), client.ContainerInspectOptions{})
+		if err != nil {
+			return Permanent(err)
+		}
+		if st.Container.State.Running {
+			return fmt.Errorf("member %s still running", m.name)
+		}
+		return nil
+	})
+}
+
+// Pause freezes the member's processes (SIGSTOP-like, via the cgroup
+// freezer): the member keeps its sockets but answers nothing.
+func (m *Member) Pause(ctx context.Context) error {
+	if _, err := m.c.dc.ContainerPause(ctx, m.id(), client.ContainerPauseOptions{}); err != nil {
+		return fmt.Errorf("pause member %s: %w", m.name, err)
+	}
+	return nil
+}
+
+// Unpause thaws a paused member.
+func (m *Member) Unpause(ctx context.Context) error {
+	if _, err := m.c.dc.ContainerUnpause(ctx, m.id(), client.ContainerUnpauseOptions{}); err != nil {
+		return fmt.Errorf("unpause member %s: %w", m.name, err)
+	}
+	return nil
+}
+
+// Running reports whether the member's container runs and is not paused.
+func (m *Member) Running(ctx context.Context) bool {
+	id := m.id()
+	if id == "" {
+		return false
+	}
+	st, err := m.c.dc.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	return err == nil && st.Container.State.Running && !st.Container.State.Paused
+}
+
+// Wipe kills the member and deletes its container and data volume: the
+// member's disk is gone for good. Create makes a fresh, empty one.
+func (m *Member) Wipe(ctx context.Context) error {
+	return m.remove(ctx, true)
+}
+
+// RemoveContainer deletes the member's container but keeps its data.
+func (m *Member) RemoveContainer(ctx context.Context) error {
+	return m.remove(ctx, false)
+}
+
+func (m *Member) remove(ctx context.Context, volume bool) error {
+	m.mu.Lock()
+	ctr := m.ctr
+	m.ctr = nil
+	m.mu.Unlock()
+	var errs []error
+	if ctr != nil {
+		if _, err := m.c.dc.ContainerRemove(ctx, ctr.GetContainerID(), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove member %s container: %w", m.name, err))
+		}
+	}
+	if volume {
+		if _, err := m.c.dc.VolumeRemove(ctx, m.volume, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove member %s volume: %w", m.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Exec is one command run on a member's host, as an operator types it.
+type Exec struct {
+	Command string
+	Output  string
+	Exit    int
+}
+
+// ExitError is returned when a command ran but exited non-zero.
+type ExitError struct{ Exec Exec }
+
+func (e *ExitError) Error() string {
+	return fmt.Sprintf("%s: exit %d: %s", firstWord(e.Exec.Command), e.Exec.Exit, lastLine([]byte(e.Exec.Output)))
+}
+
+func firstWord(s string) string {
+	if i := strings.IndexByte(s, ' '); i > 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Exec runs args inside the running member. It returns an *ExitError when
+// the command exits non-zero.
+func (m *Member) Exec(ctx context.Context, args ...string) (Exec, error) {
+	ctr, err := m.container()
+	if err != nil {
+		return Exec{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	defer cancel()
+	e := Exec{Command: ShellJoin(args)}
+	code, r, err := ctr.Exec(ctx, args, tcexec.Multiplexed())
+	if err != nil {
+		return e, fmt.Errorf("exec on %s: %s: %w", m.name, e.Command, err)
+	}
+	out, _ := io.ReadAll(r)
+	e.Output, e.Exit = string(out), code
+	if code != 0 {
+		return e, &ExitError{e}
+	}
+	return e, nil
+}
+
+// EtcdctlArgs returns `etcdctl --endpoints=<urls> [tls flags] args...`;
+// the endpoints are the members' in-network client URLs.
+func (c *Cluster) EtcdctlArgs(endpoints []string, args ...string) []string {
+	a := []string{"etcdctl", "--endpoints=" + strings.Join(endpoints, ",")}
+	if c.pki != nil {
+		a = append(a, EtcdctlTLS()...)
+	}
+	return append(a, args...)
+}
+
+// Etcdctl runs etcdctl inside the member against its own endpoint.
+func (m *Member) Etcdctl(ctx context.Context, args ...string) (Exec, error) {
+	return m.Exec(ctx, m.c.EtcdctlArgs([]string{m.ClientURL()}, args...)...)
+}
+
+// CopyOut reads a file from the member's container (running or not).
+func (m *Member) CopyOut(ctx context.Context, path string) ([]byte, error) {
+	ctr, err := m.container()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := ctr.CopyFileFromContainer(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("copy %s from %s: %w", path, m.name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("copy %s from %s: %w", path, m.name, err)
+	}
+	return b, nil
+}
+
+// CopyIn writes a file into the member's container (running or not).
+func (m *Member) CopyIn(ctx context.Context, path string, data []byte) error {
+	ctr, err := m.container()
+	if err != nil {
+		return err
+	}
+	if err := ctr.CopyToContainer(ctx, data, path, 0o600); err != nil {
+		return fmt.Errorf("copy %s to %s: %w", path, m.name, err)
+	}
+	return nil
+}
+
+// Logs returns the member's etcd log so far.
+func (m *Member) Logs(ctx context.Context) (string, error) {
+	ctr, err := m.container()
+	if err != nil {
+		return "", err
+	}
+	rc, err := ctr.Logs(ctx)
+	if err != nil {
+		return "", fmt.Errorf("logs of %s: %w", m.name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return string(b), err
+}

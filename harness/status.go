@@ -1,0 +1,120 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// Status asks one member for `endpoint status` through its own endpoint,
+// bounded by the request timeout.
+func (c *Cluster) Status(ctx context.Context, cli *clientv3.Client, m *Member) (*clientv3.StatusResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.Request)
+	defer cancel()
+	st, err := cli.Status(ctx, m.Endpoint())
+	if err != nil {
+		return nil, fmt.Errorf("status of %s: %w", m.name, err)
+	}
+	return st, nil
+}
+
+// Leader returns the member that the given members agree is the leader.
+// It fails when a member is unreachable, members disagree, or there is no
+// leader; WaitLeader polls it.
+func (c *Cluster) Leader(ctx context.Context, members ...*Member) (*Member, error) {
+	if len(members) == 0 {
+		members = c.Members()
+	}
+	cli, err := c.Client(members...)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	return c.leader(ctx, cli, members)
+}
+
+func (c *Cluster) leader(ctx context.Context, cli *clientv3.Client, members []*Member) (*Member, error) {
+	var lead uint64
+	var leader *Member
+	for _, m := range members {
+		st, err := c.Status(ctx, cli, m)
+		if err != nil {
+			return nil, err
+		}
+		if st.Leader == 0 {
+			return nil, fmt.Errorf("member %s has no leader", m.name)
+		}
+		if lead != 0 && st.Leader != lead {
+			return nil, fmt.Errorf("members disagree on the leader: %x and %x", lead, st.Leader)
+		}
+		lead = st.Leader
+		if st.Header.MemberId == lead {
+			leader = m
+		}
+	}
+	if leader == nil {
+		return nil, errors.New("the leader is not among the members asked")
+	}
+	return leader, nil
+}
+
+// WaitLeader polls until the given members (all when none) agree on a
+// leader among them, within the election timeout.
+func (c *Cluster) WaitLeader(ctx context.Context, members ...*Member) (*Member, error) {
+	if len(members) == 0 {
+		members = c.Members()
+	}
+	cli, err := c.Client(members...)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.Election)
+	defer cancel()
+	var leader *Member
+	err = Poll(ctx, 200*time.Millisecond, func(ctx context.Context) error {
+		l, err := c.leader(ctx, cli, members)
+		leader = l
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wait for leader: %w", err)
+	}
+	return leader, nil
+}
+
+// WaitReady polls until every member answers status, all agree on a
+// leader among them, and a linearizable read succeeds, within the
+// cluster-ready timeout.
+func (c *Cluster) WaitReady(ctx context.Context) error {
+	start := time.Now()
+	members := c.Members()
+	cli, err := c.Client(members...)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.ClusterReady)
+	defer cancel()
+	err = Poll(ctx, 250*time.Millisecond, func(ctx context.Context) error {
+		if _, err := c.leader(ctx, cli, members); err != nil {
+			return err
+		}
+		rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.Request)
+		defer cancel()
+		_, err := cli.Get(rctx, "health")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cluster %s not ready: %w", c.runID, err)
+	}
+	c.lg.Info("cluster ready", "members", len(members), "elapsed", time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,83 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// Offline runs a command on the member's host while etcd is not running
+// there: a one-off container from the member's image with the member's
+// data volume at DataDir, as `etcdutl snapshot restore` or `etcdutl
+// backup` need. files are copied in first, keyed by path. It returns an
+// *ExitError when the command exits non-zero. The member's own container,
+// if any, must be stopped: etcd locks its data dir.
+func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...string) (Exec, error) {
+	if len(args) == 0 {
+		return Exec{}, errors.New("offline command: no arguments")
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	defer cancel()
+	e := Exec{Command: ShellJoin(args)}
+	if _, err := m.c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{Name: m.volume, Labels: m.c.labels}); err != nil {
+		return e, fmt.Errorf("member %s: create volume: %w", m.name, err)
+	}
+	var cf []testcontainers.ContainerFile
+	for path, body := range files {
+		cf = append(cf, testcontainers.ContainerFile{Reader: bytesReader(body), ContainerFilePath: path, FileMode: 0o600})
+	}
+	req := testcontainers.ContainerRequest{
+		Image:      m.c.image.Tag,
+		Name:       fmt.Sprintf("%s-%s-tool-%d", m.c.runID, m.name, time.Now().UnixNano()%1e6),
+		Entrypoint: []string{"/usr/local/bin/" + args[0]},
+		Cmd:        args[1:],
+		Labels:     m.c.labels,
+		Networks:   []string{m.c.net.Name},
+		Files:      cf,
+		HostConfigModifier: func(hc *container.HostConfig) {
+			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
+		},
+	}
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
+	defer func() {
+		if ctr != nil {
+			testcontainers.TerminateContainer(ctr, testcontainers.StopContext(context.WithoutCancel(ctx)))
+		}
+	}()
+	if err != nil {
+		return e, fmt.Errorf("offline %s on %s: %w", args[0], m.name, err)
+	}
+	var state *container.State
+	err = Poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+		st, err := ctr.State(ctx)
+		if err != nil {
+			return Permanent(err)
+		}
+		if st.Running {
+			return fmt.Errorf("%s still running", args[0])
+		}
+		state = st
+		return nil
+	})
+	if err != nil {
+		return e, fmt.Errorf("offline %s on %s: %w", args[0], m.name, err)
+	}
+	rc, err := ctr.Logs(ctx)
+	if err != nil {
+		return e, fmt.Errorf("offline %s on %s: logs: %w", args[0], m.name, err)
+	}
+	out, _ := io.ReadAll(rc)
+	rc.Close()
+	e.Output, e.Exit = string(out), state.ExitCode
+	if e.Exit != 0 {
+		return e, &ExitError{e}
+	}
+	return e, nil
+}
