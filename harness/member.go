@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/etcdrill/etcdrill/record"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	mnet "github.com/moby/moby/api/types/network"
@@ -233,11 +234,9 @@ func (m *Member) remove(ctx context.Context, volume bool) error {
 }
 
 // Exec is one command run on a member's host, as an operator types it.
-type Exec struct {
-	Command string
-	Output  string
-	Exit    int
-}
+// It is the record's Action, so a command's result goes into a drill
+// record unchanged.
+type Exec = record.Action
 
 // ExitError is returned when a command ran but exited non-zero.
 type ExitError struct{ Exec Exec }

@@ -1,0 +1,161 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/etcdrill/etcdrill/harness"
+	"github.com/etcdrill/etcdrill/record"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Statuses asks every member of c for `endpoint status`; an unreachable
+// member gets Err set rather than failing the whole observation.
+func Statuses(ctx context.Context, c *harness.Cluster, cli *clientv3.Client) []Status {
+	var out []Status
+	for _, m := range c.Members() {
+		s := Status{Name: m.Name(), Endpoint: m.Endpoint()}
+		st, err := c.Status(ctx, cli, m)
+		if err != nil {
+			s.Err = err.Error()
+		} else {
+			s.ID, s.Leader, s.ClusterID = st.Header.MemberId, st.Leader, st.Header.ClusterId
+			s.RaftTerm, s.RaftIndex, s.Revision = st.RaftTerm, st.RaftIndex, st.Header.Revision
+			s.IsLearner, s.DBSize, s.Version = st.IsLearner, st.DbSize, st.Version
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// MemberList reads `member list` through cli.
+func MemberList(ctx context.Context, cli *clientv3.Client, timeout time.Duration) ([]Member, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("member list: %w", err)
+	}
+	var out []Member
+	for _, m := range resp.Members {
+		out = append(out, Member{Name: m.Name, ID: m.ID, PeerURLs: m.PeerURLs, IsLearner: m.IsLearner})
+	}
+	return out, nil
+}
+
+// Expected is the membership c should have: every member by name with
+// its peer URL.
+func Expected(c *harness.Cluster) []Member {
+	var want []Member
+	for _, m := range c.Members() {
+		want = append(want, Member{Name: m.Name(), PeerURLs: []string{m.PeerURL()}})
+	}
+	return want
+}
+
+// AlarmList reads `alarm list` through cli.
+func AlarmList(ctx context.Context, cli *clientv3.Client, timeout time.Duration) ([]Alarm, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := cli.AlarmList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("alarm list: %w", err)
+	}
+	var out []Alarm
+	for _, a := range resp.Alarms {
+		out = append(out, Alarm{MemberID: a.MemberID, Alarm: a.Alarm.String()})
+	}
+	return out, nil
+}
+
+// Hashes asks every member for HashKV at rev.
+func Hashes(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, rev int64) []Hash {
+	var out []Hash
+	for _, m := range c.Members() {
+		h := Hash{Name: m.Name()}
+		rctx, cancel := context.WithTimeout(ctx, c.Config().Timeouts.Request)
+		resp, err := cli.HashKV(rctx, m.Endpoint(), rev)
+		cancel()
+		if err != nil {
+			h.Err = err.Error()
+		} else {
+			h.Revision, h.CompactRevision, h.Hash = resp.HashRevision, resp.CompactRevision, resp.Hash
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// Keyspace reads every key under prefix ("" for the whole keyspace) with a
+// linearizable read, and the revision it read at.
+func Keyspace(ctx context.Context, cli *clientv3.Client, prefix string, timeout time.Duration) ([]KV, int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	opts := []clientv3.OpOption{clientv3.WithPrefix()}
+	if prefix == "" {
+		prefix, opts = "\x00", []clientv3.OpOption{clientv3.WithFromKey()}
+	}
+	resp, err := cli.Get(ctx, prefix, opts...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read keyspace %q: %w", prefix, err)
+	}
+	kvs := make([]KV, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		kvs[i] = KV{Key: kv.Key, Value: kv.Value}
+	}
+	return kvs, resp.Header.Revision, nil
+}
+
+// Cluster runs the member checks against c: health, one leader, equal
+// raft term, one cluster ID, membership as expected, no alarms, HashKV
+// equal on every member at one revision. A cluster that just recovered may
+// still be converging, so the checks are repeated until they all pass or
+// the catch-up timeout ends; the last observation is returned either way.
+func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Check {
+	cli, err := c.Client()
+	if err != nil {
+		return []record.Check{{Name: "health", Verdict: record.Fail, Summary: err.Error()}}
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(ctx, c.Config().Timeouts.CatchUp)
+	defer cancel()
+	var checks []record.Check
+	harness.Poll(ctx, 500*time.Millisecond, func(ctx context.Context) error {
+		checks = observe(ctx, c, cli, want)
+		for _, ch := range checks {
+			if !ch.Passed() {
+				return fmt.Errorf("%s: %s", ch.Name, ch.Summary)
+			}
+		}
+		return nil
+	})
+	return checks
+}
+
+func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want []Member) []record.Check {
+	timeout := c.Config().Timeouts.Request
+	st := Statuses(ctx, c, cli)
+	checks := []record.Check{Health(st), Leader(st), Term(st), SameCluster(st)}
+	got, err := MemberList(ctx, cli, timeout)
+	if err != nil {
+		checks = append(checks, record.Check{Name: "membership", Verdict: record.Fail, Summary: err.Error()})
+	} else {
+		checks = append(checks, Membership(got, want))
+	}
+	alarms, err := AlarmList(ctx, cli, timeout)
+	if err != nil {
+		checks = append(checks, record.Check{Name: "alarms", Verdict: record.Fail, Summary: err.Error()})
+	} else {
+		checks = append(checks, Alarms(alarms))
+	}
+	// Hash at the lowest revision every member has applied, so members that
+	// are a little behind are compared on the same history.
+	var rev int64
+	for _, s := range st {
+		if s.Err == "" && (rev == 0 || s.Revision < rev) {
+			rev = s.Revision
+		}
+	}
+	return append(checks, HashKV(Hashes(ctx, c, cli, rev)))
+}

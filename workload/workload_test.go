@@ -1,0 +1,90 @@
+package workload
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want Outcome
+	}{
+		{"nil", nil, Acknowledged},
+		{"no space, client form", rpctypes.ErrNoSpace, Failed},
+		{"no space, grpc form", rpctypes.ErrGRPCNoSpace, Failed},
+		{"no space, wrapped", fmt.Errorf("put: %w", rpctypes.ErrNoSpace), Failed},
+		{"permission denied", rpctypes.ErrPermissionDenied, Failed},
+		{"too many requests", rpctypes.ErrTooManyRequests, Failed},
+		{"unauthenticated", status.Error(codes.Unauthenticated, "no token"), Failed},
+		{"no space, wrapped grpc form", fmt.Errorf("put: %w", rpctypes.ErrGRPCNoSpace), Failed},
+		{"deadline", context.DeadlineExceeded, Indeterminate},
+		{"unavailable", status.Error(codes.Unavailable, "connection refused"), Indeterminate},
+		{"no leader", rpctypes.ErrNoLeader, Indeterminate},
+		{"timeout", rpctypes.ErrTimeout, Indeterminate},
+		{"unknown", errors.New("boom"), Indeterminate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Classify(tc.err); got != tc.want {
+				t.Fatalf("Classify(%v) = %s, want %s", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValuesAreDeterministic(t *testing.T) {
+	a := Config{Seed: 7, ValueSize: 32}.withDefaults()
+	b := Config{Seed: 7, ValueSize: 32}.withDefaults()
+	c := Config{Seed: 8, ValueSize: 32}.withDefaults()
+	if !bytes.Equal(a.Value(1, 2), b.Value(1, 2)) {
+		t.Fatal("same seed wrote different values")
+	}
+	if bytes.Equal(a.Value(1, 2), c.Value(1, 2)) {
+		t.Fatal("different seeds wrote the same value")
+	}
+	if bytes.Equal(a.Value(1, 2), a.Value(2, 1)) {
+		t.Fatal("different keys got the same value")
+	}
+	if n := len(a.Value(0, 0)); n != 32 {
+		t.Fatalf("value size %d, want 32", n)
+	}
+	if a.Key(3, 42) == a.Key(4, 42) || a.Key(3, 42) == a.Key(3, 43) {
+		t.Fatal("keys collide")
+	}
+}
+
+func TestLedgerFirstAckAfterAndCounts(t *testing.T) {
+	var l Ledger
+	t0 := time.Unix(1000, 0)
+	l.Record(Write{Key: "a", Outcome: Acknowledged, Start: t0, End: t0.Add(time.Millisecond)})
+	l.Record(Write{Key: "b", Outcome: Indeterminate, Start: t0.Add(2 * time.Second), End: t0.Add(5 * time.Second)})
+	l.Record(Write{Key: "d", Outcome: Acknowledged, Start: t0.Add(4 * time.Second), End: t0.Add(4500 * time.Millisecond)})
+	l.Record(Write{Key: "c", Outcome: Acknowledged, Start: t0.Add(3 * time.Second), End: t0.Add(6 * time.Second)})
+	got, ok := l.FirstAckAfter(t0.Add(time.Second))
+	if !ok || !got.Equal(t0.Add(4500*time.Millisecond)) {
+		t.Fatalf("FirstAckAfter = %v %v, want the earliest acknowledged end after the fault", got, ok)
+	}
+	if _, ok := l.FirstAckAfter(t0.Add(10 * time.Second)); ok {
+		t.Fatal("FirstAckAfter found an ack where there is none")
+	}
+	c := l.Counts()
+	if c[Acknowledged] != 3 || c[Indeterminate] != 1 || c[Failed] != 0 {
+		t.Fatalf("Counts = %v", c)
+	}
+	var order string
+	for _, w := range l.Writes() {
+		order += w.Key
+	}
+	if order != "abcd" {
+		t.Fatalf("Writes ordered %s, want by start time: abcd", order)
+	}
+}
