@@ -333,3 +333,21 @@ func (m *Member) Logs(ctx context.Context) (string, error) {
 	b, err := io.ReadAll(rc)
 	return string(b), err
 }
+
+// ArchiveDataDir writes the member's data dir as a tar stream to w (for
+// --keep-artifacts); the container may be stopped.
+func (m *Member) ArchiveDataDir(ctx context.Context, w io.Writer) error {
+	id := m.id()
+	if id == "" {
+		return fmt.Errorf("member %s has no container", m.name)
+	}
+	res, err := m.c.dc.CopyFromContainer(ctx, id, client.CopyFromContainerOptions{SourcePath: DataDir})
+	if err != nil {
+		return fmt.Errorf("archive data dir of %s: %w", m.name, err)
+	}
+	defer res.Content.Close()
+	if _, err := io.Copy(w, res.Content); err != nil {
+		return fmt.Errorf("archive data dir of %s: %w", m.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,83 @@
+// Package recovery runs the operator procedures of the etcd
+// disaster-recovery runbooks (shared/seeds), each step as the real
+// etcdctl, etcdutl or docker action, recorded as the command an operator
+// types.
+package recovery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/etcdrill/etcdrill/harness"
+	"github.com/etcdrill/etcdrill/record"
+)
+
+// SnapshotPath is where drills save snapshots on a member's host.
+const SnapshotPath = harness.BackupDir + "/snapshot.db"
+
+// SnapshotStatus is what `etcdutl snapshot status -w json` prints.
+type SnapshotStatus struct {
+	Hash      uint32 `json:"hash"`
+	Revision  int64  `json:"revision"`
+	TotalKey  int    `json:"totalKey"`
+	TotalSize int64  `json:"totalSize"`
+	Version   string `json:"version"`
+}
+
+// Snapshot is a saved snapshot: its bytes on the operator's machine and
+// what `snapshot status` says of it.
+type Snapshot struct {
+	Data   []byte
+	Status SnapshotStatus
+	From   string // the member it was taken from
+}
+
+// SaveSnapshot runs `etcdctl snapshot save` on m (seeds 000–004), reads
+// its revision with `etcdutl snapshot status`, and copies the file to the
+// operator's machine.
+func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member) (*Snapshot, error) {
+	s := &Snapshot{From: m.Name()}
+	if err := log.Do(record.PhaseRecovery, "save a snapshot from "+m.Name(), m.Name(), func() (record.Action, error) {
+		return m.Etcdctl(ctx, "snapshot", "save", SnapshotPath)
+	}); err != nil {
+		return nil, err
+	}
+	if err := log.Do(record.PhaseRecovery, "read the snapshot's revision", m.Name(), func() (record.Action, error) {
+		e, err := m.Exec(ctx, "etcdutl", "snapshot", "status", SnapshotPath, "--write-out=json")
+		if err != nil {
+			return e, err
+		}
+		st, err := ParseSnapshotStatus(e.Output)
+		s.Status = st
+		return e, err
+	}); err != nil {
+		return nil, err
+	}
+	err := log.Do(record.PhaseRecovery, "copy the snapshot off "+m.Name(), m.Name(), func() (record.Action, error) {
+		a := record.Action{Command: fmt.Sprintf("docker cp %s:%s ./snapshot.db", m.ContainerName(), SnapshotPath)}
+		data, err := m.CopyOut(ctx, SnapshotPath)
+		s.Data = data
+		a.Output = fmt.Sprintf("%d bytes", len(data))
+		return a, err
+	})
+	return s, err
+}
+
+// ParseSnapshotStatus reads `etcdutl snapshot status -w json` output,
+// skipping any log lines before the JSON object.
+func ParseSnapshotStatus(out string) (SnapshotStatus, error) {
+	var st SnapshotStatus
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "{") || !strings.Contains(line, `"revision"`) {
+			continue
+		}
+		if err := json.Unmarshal([]byte(line), &st); err != nil {
+			return st, fmt.Errorf("snapshot status: %w", err)
+		}
+		return st, nil
+	}
+	return st, fmt.Errorf("snapshot status: no status in output %q", strings.TrimSpace(out))
+}

@@ -1,0 +1,94 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/etcdrill/etcdrill/harness"
+)
+
+// Scenario is one catalogue entry.
+type Scenario struct {
+	Name    string
+	Summary string
+	// Seeds are the runbooks in shared/seeds the drill follows.
+	Seeds []string
+	// Labels select scenarios in Ginkgo (--label-filter) and the CLI.
+	Labels []string
+	// Members is the default cluster size.
+	Members int
+	// TLS is the default for client and peer certificates.
+	TLS bool
+	// MinMinor and MaxMinor bound the etcd 3.x minor versions the drill
+	// applies to; 0 means unbounded.
+	MinMinor, MaxMinor int
+	// Steps run in order; the first error ends the drill.
+	Steps []Step
+}
+
+// Step is one titled action of a drill, written as a runbook line.
+type Step struct {
+	Title string
+	Do    func(ctx context.Context, d *Drill) error
+}
+
+func (s *Scenario) tls(o Options) bool {
+	if o.TLS != nil {
+		return *o.TLS
+	}
+	return s.TLS
+}
+
+// Applies reports whether the drill applies to etcd version v, and why
+// not when it does not.
+func (s *Scenario) Applies(v string) (bool, string) {
+	pv, err := harness.ParseVersion(v)
+	if err != nil {
+		return false, err.Error()
+	}
+	if s.MinMinor != 0 && pv.Minor < s.MinMinor {
+		return false, fmt.Sprintf("%s needs etcd 3.%d or later", s.Name, s.MinMinor)
+	}
+	if s.MaxMinor != 0 && pv.Minor > s.MaxMinor {
+		return false, fmt.Sprintf("%s applies to etcd 3.%d and earlier only", s.Name, s.MaxMinor)
+	}
+	return true, ""
+}
+
+var catalogue = map[string]*Scenario{}
+
+func register(s *Scenario) *Scenario {
+	if _, dup := catalogue[s.Name]; dup {
+		panic("scenario registered twice: " + s.Name)
+	}
+	catalogue[s.Name] = s
+	return s
+}
+
+// All returns the catalogue in name order.
+func All() []*Scenario {
+	out := make([]*Scenario, 0, len(catalogue))
+	for _, s := range catalogue {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Default lists the drills `make drill` and `etcdrill run` without names run.
+var Default = []string{"leader-kill", "quorum-loss"}
+
+// Lookup returns the scenario called name, or an error naming the ones
+// that exist.
+func Lookup(name string) (*Scenario, error) {
+	if s, ok := catalogue[name]; ok {
+		return s, nil
+	}
+	var names []string
+	for _, s := range All() {
+		names = append(names, s.Name)
+	}
+	return nil, fmt.Errorf("unknown scenario %q; known: %s", name, strings.Join(names, ", "))
+}

@@ -1,0 +1,241 @@
+// Package scenarios is the drill catalogue: each scenario is data (name,
+// seed runbooks, versions) plus a list of titled steps that the Ginkgo
+// suite and the CLI run alike.
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/etcdrill/etcdrill/fault"
+	"github.com/etcdrill/etcdrill/harness"
+	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/recovery"
+	"github.com/etcdrill/etcdrill/reports"
+	"github.com/etcdrill/etcdrill/workload"
+)
+
+// Options are what a user chooses for a drill.
+type Options struct {
+	// Version is the etcd version. Default harness.DefaultVersion.
+	Version string `json:"version"`
+	// Image runs an existing local image instead of building one.
+	Image string `json:"image,omitempty"`
+	// Members overrides the scenario's cluster size (0 keeps it).
+	Members int `json:"members,omitempty"`
+	// TLS overrides the scenario's TLS setting (nil keeps it).
+	TLS *bool `json:"tls,omitempty"`
+	// Seed makes keys and values reproducible; 0 picks one, which the
+	// report records.
+	Seed int64 `json:"seed"`
+	// Load shapes the write workload; zero fields take workload defaults.
+	Load workload.Config `json:"load"`
+	// OutDir receives one report directory per drill; "" writes none.
+	OutDir string `json:"out_dir,omitempty"`
+	// KeepArtifacts saves member logs and data dirs of a failed drill
+	// into its report directory before teardown.
+	KeepArtifacts bool `json:"keep_artifacts,omitempty"`
+	// Timeouts bound every wait. Default harness.DefaultTimeouts().
+	Timeouts *harness.Timeouts `json:"timeouts,omitempty"`
+	// Logger receives progress. Default slog.Default().
+	Logger *slog.Logger `json:"-"`
+}
+
+// Drill is one scenario run in progress; steps share state through it.
+type Drill struct {
+	Scenario *Scenario
+	Opts     Options
+	Cluster  *harness.Cluster
+	Log      *record.Log
+	Ledger   *workload.Ledger
+	Load     workload.Config
+	Record   *record.Record
+	lg       *slog.Logger
+
+	runner        *workload.Runner
+	loadCli       io.Closer
+	faultAt       time.Time
+	recoveredAt   time.Time
+	victims       []*harness.Member
+	undo          fault.Undo
+	snapshot      *recovery.Snapshot
+	clusterBefore uint64
+	upTo          int64
+}
+
+// NewDrill prepares a drill of s; nothing starts until its steps run.
+func NewDrill(s *Scenario, o Options) *Drill {
+	if o.Version == "" {
+		o.Version = harness.DefaultVersion
+	}
+	if o.Seed == 0 {
+		o.Seed = rand.Int64N(1<<31) + 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	load := o.Load
+	load.Seed = o.Seed
+	if load.Prefix == "" {
+		load.Prefix = "/etcdrill/" + s.Name + "/"
+	}
+	lg := o.Logger.With("scenario", s.Name)
+	lg.Info("drill prepared", "version", o.Version, "seed", o.Seed)
+	return &Drill{
+		Scenario: s, Opts: o, Log: &record.Log{Logger: lg}, Ledger: &workload.Ledger{}, Load: load, lg: lg,
+		Record: &record.Record{
+			Schema: record.Schema, Scenario: s.Name, Seeds: s.Seeds, Start: time.Now(),
+			Config: record.Config{EtcdVersion: o.Version, Members: d0(o.Members, s.Members), TLS: s.tls(o), Seed: o.Seed, Writers: load.Writers},
+		},
+	}
+}
+
+func d0(v, def int) int {
+	if v != 0 {
+		return v
+	}
+	return def
+}
+
+// Run runs every step of s in order, stops at the first failing step,
+// finishes the record and tears down. The error is the first step's
+// failure, or a failed check; the record is returned either way.
+func Run(ctx context.Context, s *Scenario, o Options) (*record.Record, error) {
+	d := NewDrill(s, o)
+	var err error
+	if ok, why := s.Applies(d.Opts.Version); !ok {
+		return d.NotApplicable(why), nil
+	}
+	for _, st := range s.Steps {
+		d.lg.Info("step", "title", st.Title)
+		if err = st.Do(ctx, d); err != nil {
+			err = fmt.Errorf("%s: %s: %w", s.Name, st.Title, err)
+			break
+		}
+	}
+	rec := d.Finish(ctx, err)
+	if err == nil && rec.Verdict == record.Fail {
+		err = fmt.Errorf("%s: %s", s.Name, rec.Reason)
+	}
+	return rec, errors.Join(err, d.Close(ctx))
+}
+
+// NotApplicable finishes the record of a drill that does not apply.
+func (d *Drill) NotApplicable(why string) *record.Record {
+	d.Record.Verdict, d.Record.Reason, d.Record.End = record.NotApplicable, why, time.Now()
+	d.write()
+	return d.Record
+}
+
+// Finish stops the load, fills the record's steps, checks, verdict and
+// metrics, saves artifacts of a failed drill when asked, and writes the
+// report. runErr is the step error that ended the drill, if any.
+func (d *Drill) Finish(ctx context.Context, runErr error) *record.Record {
+	d.stopLoad()
+	r := d.Record
+	r.Steps, r.End = d.Log.Steps(), time.Now()
+	if d.Cluster != nil {
+		r.RunID = d.Cluster.RunID()
+		img := d.Cluster.Image()
+		r.Config.Image, r.Config.ImageID = img.Tag, img.ID
+	}
+	c := d.Ledger.Counts()
+	r.Metrics.Acknowledged, r.Metrics.Failed, r.Metrics.Indeterminate = c[workload.Acknowledged], c[workload.Failed], c[workload.Indeterminate]
+	r.Metrics.RTOMillis = -1
+	if !d.faultAt.IsZero() && !d.recoveredAt.IsZero() {
+		r.Metrics.RTOMillis = d.recoveredAt.Sub(d.faultAt).Milliseconds()
+	}
+	r.Verdict = record.Pass
+	if reason := r.Failed(); reason != "" || runErr != nil {
+		r.Verdict, r.Reason = record.Fail, reason
+		if reason == "" {
+			r.Reason = runErr.Error()
+		}
+	}
+	if r.Verdict == record.Fail && d.Opts.KeepArtifacts {
+		d.keepArtifacts(ctx)
+	}
+	d.write()
+	d.lg.Info("drill done", "verdict", r.Verdict, "reason", r.Reason, "elapsed", r.End.Sub(r.Start).Round(time.Millisecond))
+	return r
+}
+
+// Dir is the drill's report directory under Options.OutDir.
+func (d *Drill) Dir() string {
+	if d.Opts.OutDir == "" {
+		return ""
+	}
+	id := d.Record.RunID
+	if id == "" {
+		id = d.Record.Start.UTC().Format("20060102T150405")
+	}
+	return filepath.Join(d.Opts.OutDir, d.Scenario.Name+"-v"+d.Opts.Version+"-"+strings.TrimPrefix(id, d.Scenario.Name+"-"))
+}
+
+func (d *Drill) write() {
+	if dir := d.Dir(); dir != "" {
+		if err := reports.WriteDir(dir, d.Record); err != nil {
+			d.lg.Error("write report", "dir", dir, "err", err)
+		} else {
+			d.lg.Info("report written", "dir", dir)
+		}
+	}
+}
+
+func (d *Drill) keepArtifacts(ctx context.Context) {
+	dir := d.Dir()
+	if dir == "" || d.Cluster == nil {
+		return
+	}
+	adir := filepath.Join(dir, "artifacts")
+	if err := os.MkdirAll(adir, 0o755); err != nil {
+		d.lg.Error("keep artifacts", "err", err)
+		return
+	}
+	for _, m := range d.Cluster.Members() {
+		if logs, err := m.Logs(ctx); err == nil {
+			os.WriteFile(filepath.Join(adir, m.Name()+".log"), []byte(logs), 0o644)
+		}
+		f, err := os.Create(filepath.Join(adir, m.Name()+"-data.tar"))
+		if err != nil {
+			continue
+		}
+		if err := m.ArchiveDataDir(ctx, f); err != nil {
+			d.lg.Warn("keep data dir", "member", m.Name(), "err", err)
+		}
+		f.Close()
+	}
+	d.lg.Info("artifacts kept", "dir", adir)
+}
+
+// Close tears the drill's cluster down; it is safe to call twice.
+func (d *Drill) Close(ctx context.Context) error {
+	d.stopLoad()
+	return d.Cluster.Close(ctx)
+}
+
+func (d *Drill) stopLoad() {
+	if d.runner != nil {
+		d.runner.Stop()
+		d.runner = nil
+	}
+	if d.loadCli != nil {
+		d.loadCli.Close()
+		d.loadCli = nil
+	}
+}
+
+func (d *Drill) timeouts() harness.Timeouts {
+	if d.Opts.Timeouts != nil {
+		return *d.Opts.Timeouts
+	}
+	return harness.DefaultTimeouts()
+}
