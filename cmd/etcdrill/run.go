@@ -18,10 +18,10 @@ import (
 
 type runCmd struct {
 	version, image, tls, out string
-	members, writers       int
-	seed                   int64
-	rate                   float64
-	all, keep              bool
+	members, writers         int
+	seed                     int64
+	rate                     float64
+	all, keep                bool
 }
 
 func (c *runCmd) flags(stderr io.Writer) *flag.FlagSet {
