@@ -118,10 +118,13 @@ func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Ch
 		return []record.Check{{Name: "health", Verdict: record.Fail, Summary: err.Error()}}
 	}
 	defer cli.Close()
-	ctx, cancel := context.WithTimeout(ctx, c.Config().Timeouts.CatchUp)
+	// The catch-up budget only decides when to stop retrying. Each
+	// observation runs on the caller's ctx, bounded per request, so the
+	// last one is complete rather than cut off by the expiring budget.
+	budget, cancel := context.WithTimeout(ctx, c.Config().Timeouts.CatchUp)
 	defer cancel()
 	var checks []record.Check
-	harness.Poll(ctx, 500*time.Millisecond, func(ctx context.Context) error {
+	harness.Poll(budget, 500*time.Millisecond, func(context.Context) error {
 		checks = observe(ctx, c, cli, want)
 		for _, ch := range checks {
 			if !ch.Passed() {
