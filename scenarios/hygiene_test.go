@@ -53,9 +53,9 @@ var _ = Describe("harness hygiene", Label("harness"), func() {
 			_, err := dc.VolumeInspect(ctx, name, client.VolumeInspectOptions{})
 			return err == nil
 		}
-		Expect(exists("etcdrill-test-dead-" + suffix)).To(BeFalse(), "dead run's volume reaped")
-		Expect(exists("etcdrill-test-live-" + suffix)).To(BeTrue(), "a live run's volume is not touched")
-		Expect(exists("etcdrill-test-foreign-" + suffix)).To(BeTrue(), "an unlabelled volume is not touched")
+		Expect(exists("etcdrill-test-dead-"+suffix)).To(BeFalse(), "dead run's volume reaped")
+		Expect(exists("etcdrill-test-live-"+suffix)).To(BeTrue(), "a live run's volume is not touched")
+		Expect(exists("etcdrill-test-foreign-"+suffix)).To(BeTrue(), "an unlabelled volume is not touched")
 		_, err = dc.NetworkInspect(ctx, nw.ID, client.NetworkInspectOptions{})
 		Expect(err).To(HaveOccurred(), "dead run's network reaped")
 	})
