@@ -20,6 +20,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/network"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -57,6 +58,25 @@ type Cluster struct {
 	mu      sync.Mutex
 	members []*Member
 	closed  bool
+	root    *Credentials // set once auth is enabled
+}
+
+// Credentials are a user name and password for etcd auth.
+type Credentials struct{ User, Password string }
+
+// UseAuth tells the harness that auth is on: etcdctl commands carry
+// --user and clients log in as root.
+func (c *Cluster) UseAuth(root Credentials) {
+	c.mu.Lock()
+	c.root = &root
+	c.mu.Unlock()
+}
+
+// Root returns the root credentials, or nil when auth is off.
+func (c *Cluster) Root() *Credentials {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.root
 }
 
 // Docker connects to the engine, or returns ErrNoDocker with the reason.
@@ -259,8 +279,13 @@ func (c *Cluster) ClientURLs() []string {
 }
 
 // Client returns a v3 client for the given members (all when none are
-// given). The caller closes it.
+// given), logged in as root when auth is on. The caller closes it.
 func (c *Cluster) Client(members ...*Member) (*clientv3.Client, error) {
+	return c.ClientAs(c.Root(), members...)
+}
+
+// ClientAs returns a v3 client logged in with cred (nil: no auth).
+func (c *Cluster) ClientAs(cred *Credentials, members ...*Member) (*clientv3.Client, error) {
 	if len(members) == 0 {
 		members = c.Members()
 	}
@@ -269,6 +294,9 @@ func (c *Cluster) Client(members ...*Member) (*clientv3.Client, error) {
 		eps = append(eps, m.Endpoint())
 	}
 	cfg := clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	if cred != nil {
+		cfg.Username, cfg.Password = cred.User, cred.Password
+	}
 	if c.pki != nil {
 		t, err := c.pki.ClientTLS()
 		if err != nil {
@@ -276,9 +304,28 @@ func (c *Cluster) Client(members ...*Member) (*clientv3.Client, error) {
 		}
 		cfg.TLS = t
 	}
-	cli, err := clientv3.New(cfg)
+	if cred == nil {
+		cli, err := clientv3.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("client for %v: %w", eps, err)
+		}
+		return cli, nil
+	}
+	// With auth, dialing authenticates, which fails while the members
+	// elect a leader; retry that within the election budget.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeouts.Election)
+	defer cancel()
+	var cli *clientv3.Client
+	err := Poll(ctx, 200*time.Millisecond, func(ctx context.Context) error {
+		var err error
+		cli, err = clientv3.New(cfg)
+		if errors.Is(err, rpctypes.ErrAuthFailed) {
+			return Permanent(err)
+		}
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("client for %v: %w", eps, err)
+		return nil, fmt.Errorf("client for %v as %s: %w", eps, cred.User, err)
 	}
 	return cli, nil
 }

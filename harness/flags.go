@@ -31,7 +31,10 @@ type Spec struct {
 	EnableV2          bool  // 3.5 only
 	CorruptCheck      bool  // initial and compaction hash checks
 	ForceNewCluster   bool
-	Extra             []string // appended last, so they win
+	// DataDir overrides the data dir (default DataDir), e.g. to start from
+	// a v2 backup directory inside the data volume.
+	DataDir string
+	Extra   []string // appended last, so they win
 }
 
 func scheme(tls bool) string {
@@ -70,9 +73,13 @@ func Flags(v Version, s Spec) ([]string, error) {
 		return nil, fmt.Errorf("member %s: initial cluster state %q, want new or existing", s.Name, s.State)
 	}
 	sch := scheme(s.TLS)
+	dir := DataDir
+	if s.DataDir != "" {
+		dir = s.DataDir
+	}
 	f := []string{
 		"--name=" + s.Name,
-		"--data-dir=" + DataDir,
+		"--data-dir=" + dir,
 		fmt.Sprintf("--listen-client-urls=%s://0.0.0.0:%d", sch, clientPort),
 		"--advertise-client-urls=" + ClientURL(s.Name, s.TLS),
 		fmt.Sprintf("--listen-peer-urls=%s://0.0.0.0:%d", sch, peerPort),

@@ -274,12 +274,15 @@ func (m *Member) Exec(ctx context.Context, args ...string) (Exec, error) {
 	return e, nil
 }
 
-// EtcdctlArgs returns `etcdctl --endpoints=<urls> [tls flags] args...`;
+// EtcdctlArgs returns `etcdctl --endpoints=<urls> [tls] [--user] args...`;
 // the endpoints are the members' in-network client URLs.
 func (c *Cluster) EtcdctlArgs(endpoints []string, args ...string) []string {
 	a := []string{"etcdctl", "--endpoints=" + strings.Join(endpoints, ",")}
 	if c.pki != nil {
 		a = append(a, EtcdctlTLS()...)
+	}
+	if r := c.Root(); r != nil {
+		a = append(a, "--user="+r.User+":"+r.Password)
 	}
 	return append(a, args...)
 }

@@ -32,7 +32,7 @@ func (c *Cluster) Leader(ctx context.Context, members ...*Member) (*Member, erro
 	if len(members) == 0 {
 		members = c.Members()
 	}
-	cli, err := c.Client(members...)
+	cli, err := c.ClientAs(nil, members...) // status needs no credentials
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (c *Cluster) WaitLeader(ctx context.Context, members ...*Member) (*Member, 
 	if len(members) == 0 {
 		members = c.Members()
 	}
-	cli, err := c.Client(members...)
+	cli, err := c.ClientAs(nil, members...) // status needs no credentials
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (c *Cluster) WaitLeader(ctx context.Context, members ...*Member) (*Member, 
 func (c *Cluster) WaitReady(ctx context.Context) error {
 	start := time.Now()
 	members := c.Members()
-	cli, err := c.Client(members...)
+	cli, err := c.ClientAs(nil, members...)
 	if err != nil {
 		return err
 	}
@@ -107,9 +107,17 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 		if _, err := c.leader(ctx, cli, members); err != nil {
 			return err
 		}
+		// A linearizable read through the leader; with auth on, as root.
+		rcli := cli
+		if c.Root() != nil {
+			if rcli, err = c.Client(members...); err != nil {
+				return err
+			}
+			defer rcli.Close()
+		}
 		rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.Request)
 		defer cancel()
-		_, err := cli.Get(rctx, "health")
+		_, err := rcli.Get(rctx, "health")
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -24,20 +25,18 @@ type Version struct {
 	Major, Minor, Patch int
 }
 
+var versionRE = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+
 // ParseVersion accepts "3.6.16" or "v3.6.16". Only 3.5 and later are
 // accepted: older releases have no etcdutl and a different module layout.
 func ParseVersion(s string) (Version, error) {
-	parts := strings.Split(strings.TrimPrefix(s, "v"), ".")
-	if len(parts) != 3 {
+	m := versionRE.FindStringSubmatch(s)
+	if m == nil {
 		return Version{}, fmt.Errorf("etcd version %q: want MAJOR.MINOR.PATCH such as %s", s, DefaultVersion)
 	}
 	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 {
-			return Version{}, fmt.Errorf("etcd version %q: want MAJOR.MINOR.PATCH such as %s", s, DefaultVersion)
-		}
-		n[i] = v
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[i+1])
 	}
 	v := Version{n[0], n[1], n[2]}
 	if v.Major != 3 || v.Minor < 5 {

@@ -58,6 +58,7 @@ type Config struct {
 	ImageID     string `json:"image_id"`
 	Members     int    `json:"members"`
 	TLS         bool   `json:"tls"`
+	Auth        bool   `json:"auth"`
 	Seed        int64  `json:"seed"`
 	Writers     int    `json:"writers"`
 }

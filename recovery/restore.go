@@ -3,7 +3,7 @@ package recovery
 import (
 	"context"
 	"fmt"
-	"strings"
+	"regexp"
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
@@ -27,8 +27,9 @@ func RestoreArgs(snapshot, name string, names []string, token string, tls bool, 
 // cluster with a new --initial-cluster-token, as the runbooks say: stop
 // etcd everywhere, clear the data dirs, distribute the snapshot, run
 // `etcdutl snapshot restore` on each member, start them all, wait until
-// the cluster is ready.
-func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, snap *Snapshot, token string) error {
+// the cluster is ready. extra flags go to every restore (such as
+// --skip-hash-check for a db file copied out of a data dir).
+func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, snap *Snapshot, token string, extra ...string) error {
 	members := c.Members()
 	names := make([]string, len(members))
 	for i, m := range members {
@@ -45,7 +46,7 @@ func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, sn
 	}
 	for _, m := range members {
 		if err := log.Do(record.PhaseRecovery, "restore the snapshot on "+m.Name(), m.Name(), func() (record.Action, error) {
-			return m.Offline(ctx, map[string][]byte{SnapshotPath: snap.Data}, RestoreArgs(SnapshotPath, m.Name(), names, token, tls)...)
+			return m.Offline(ctx, map[string][]byte{SnapshotPath: snap.Data}, RestoreArgs(SnapshotPath, m.Name(), names, token, tls, extra...)...)
 		}); err != nil {
 			return err
 		}
@@ -77,11 +78,11 @@ func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, sn
 	})
 }
 
+var restoredRE = regexp.MustCompile(`-restored-[0-9]+$`)
+
 // NewToken derives a fresh --initial-cluster-token from the old one, so
 // restored members can never join the old cluster by mistake.
 func NewToken(old string) string {
-	if i := strings.LastIndex(old, "-restored-"); i >= 0 {
-		old = old[:i]
-	}
+	old = restoredRE.ReplaceAllString(old, "")
 	return fmt.Sprintf("%s-restored-%d", old, time.Now().UnixNano())
 }

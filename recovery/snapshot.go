@@ -71,7 +71,16 @@ func ParseSnapshotStatus(out string) (SnapshotStatus, error) {
 	var st SnapshotStatus
 	for _, line := range strings.Split(out, "\n") {
 		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "{") || !strings.Contains(line, `"revision"`) {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		// The status object has exactly these fields; zap log lines are
+		// JSON too and may carry a "revision" of their own.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal([]byte(line), &fields) != nil {
+			continue
+		}
+		if !hasAll(fields, "hash", "revision", "totalKey", "totalSize") {
 			continue
 		}
 		if err := json.Unmarshal([]byte(line), &st); err != nil {
@@ -80,4 +89,13 @@ func ParseSnapshotStatus(out string) (SnapshotStatus, error) {
 		return st, nil
 	}
 	return st, fmt.Errorf("snapshot status: no status in output %q", strings.TrimSpace(out))
+}
+
+func hasAll(m map[string]json.RawMessage, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
 }

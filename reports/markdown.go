@@ -64,10 +64,6 @@ func writeConfig(b *bytes.Buffer, r *record.Record) {
 	if c.ImageID != "" {
 		image += " (ID " + code(shortID(c.ImageID)) + ")"
 	}
-	tls := "no"
-	if c.TLS {
-		tls = "yes"
-	}
 	seeds := make([]string, len(r.Seeds))
 	for i, s := range r.Seeds {
 		seeds[i] = code(s)
@@ -81,7 +77,8 @@ func writeConfig(b *bytes.Buffer, r *record.Record) {
 		{"etcd version", dash(c.EtcdVersion, text(c.EtcdVersion))},
 		{"image", image},
 		{"members", strconv.Itoa(c.Members)},
-		{"TLS", tls},
+		{"TLS", yesNo(c.TLS)},
+		{"auth", yesNo(c.Auth)},
 		{"random seed", strconv.FormatInt(c.Seed, 10)},
 		{"writers", strconv.Itoa(c.Writers)},
 		{"run ID", dash(r.RunID, code(r.RunID))},
@@ -89,6 +86,13 @@ func writeConfig(b *bytes.Buffer, r *record.Record) {
 		{"duration", span(r.Start, r.End)},
 		{"runbooks followed", dash(strings.Join(seeds, ", "), strings.Join(seeds, ", "))},
 	})
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 // writeNumbers writes the figures an operator is asked for after a drill.

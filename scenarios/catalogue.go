@@ -21,6 +21,8 @@ type Scenario struct {
 	Members int
 	// TLS is the default for client and peer certificates.
 	TLS bool
+	// Auth is the default for etcd auth (root user and a role).
+	Auth bool
 	// MinMinor and MaxMinor bound the etcd 3.x minor versions the drill
 	// applies to; 0 means unbounded.
 	MinMinor, MaxMinor int
@@ -34,12 +36,7 @@ type Step struct {
 	Do    func(ctx context.Context, d *Drill) error
 }
 
-func (s *Scenario) tls(o Options) bool {
-	if o.TLS != nil {
-		return *o.TLS
-	}
-	return s.TLS
-}
+func (s *Scenario) tls(o Options) bool { return pick(o.TLS, s.TLS) }
 
 // Applies reports whether the drill applies to etcd version v, and why
 // not when it does not.

@@ -33,6 +33,9 @@ type Options struct {
 	Members int `json:"members,omitempty"`
 	// TLS overrides the scenario's TLS setting (nil keeps it).
 	TLS *bool `json:"tls,omitempty"`
+	// Auth overrides the scenario's auth setting (nil keeps it): root and
+	// a workload user with a role, every command carrying credentials.
+	Auth *bool `json:"auth,omitempty"`
 	// Seed makes keys and values reproducible; 0 picks one, which the
 	// report records.
 	Seed int64 `json:"seed"`
@@ -62,6 +65,7 @@ type Drill struct {
 
 	runner        *workload.Runner
 	loadCli       io.Closer
+	loadCreds     *harness.Credentials // the workload's user when auth is on
 	faultAt       time.Time
 	recoveredAt   time.Time
 	victims       []*harness.Member
@@ -75,6 +79,9 @@ type Drill struct {
 func NewDrill(s *Scenario, o Options) *Drill {
 	if o.Version == "" {
 		o.Version = harness.DefaultVersion
+	}
+	if v, err := harness.ParseVersion(o.Version); err == nil {
+		o.Version = v.String() // "v3.6.16" and "3.6.16" name one report
 	}
 	if o.Seed == 0 {
 		o.Seed = rand.Int64N(1<<31) + 1
@@ -93,9 +100,16 @@ func NewDrill(s *Scenario, o Options) *Drill {
 		Scenario: s, Opts: o, Log: &record.Log{Logger: lg}, Ledger: &workload.Ledger{}, Load: load, lg: lg,
 		Record: &record.Record{
 			Schema: record.Schema, Scenario: s.Name, Seeds: s.Seeds, Start: time.Now(),
-			Config: record.Config{EtcdVersion: o.Version, Members: d0(o.Members, s.Members), TLS: s.tls(o), Seed: o.Seed, Writers: load.Writers},
+			Config: record.Config{EtcdVersion: o.Version, Members: d0(o.Members, s.Members), TLS: s.tls(o), Auth: pick(o.Auth, s.Auth), Seed: o.Seed, Writers: load.Writers},
 		},
 	}
+}
+
+func pick(o *bool, def bool) bool {
+	if o != nil {
+		return *o
+	}
+	return def
 }
 
 func d0(v, def int) int {

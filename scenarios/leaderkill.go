@@ -33,8 +33,10 @@ var LeaderKill = register(&Scenario{
 })
 
 func killLeader(ctx context.Context, d *Drill) error {
-	d.faultAt = time.Now()
 	victims, undo, err := fault.Kill(fault.Leader()).Inject(ctx, d.Cluster, d.Log)
+	// The outage starts once the leader is confirmed dead: a write that
+	// slipped in while the kill was on its way is not a recovery.
+	d.faultAt = time.Now()
 	d.victims, d.undo = victims, undo
 	return err
 }

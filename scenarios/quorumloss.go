@@ -67,8 +67,8 @@ func writeAfterSnapshot(ctx context.Context, d *Drill) error {
 }
 
 func loseMajority(ctx context.Context, d *Drill) error {
-	d.faultAt = time.Now()
 	victims, _, err := fault.Destroy(fault.Majority()).Inject(ctx, d.Cluster, d.Log)
+	d.faultAt = time.Now() // quorum is gone once the majority is confirmed dead
 	d.victims = victims
 	return err
 }

@@ -20,7 +20,7 @@ func startCluster(ctx context.Context, d *Drill) error {
 		harness.WithMembers(d.Record.Config.Members), harness.WithTLS(d.Record.Config.TLS),
 		harness.WithTimeouts(d.timeouts()), harness.WithLogger(d.lg),
 	}
-	return d.Log.Do(record.PhaseSetup, fmt.Sprintf("start a %d-member cluster", d.Record.Config.Members), "", func() (record.Action, error) {
+	err := d.Log.Do(record.PhaseSetup, fmt.Sprintf("start a %d-member cluster", d.Record.Config.Members), "", func() (record.Action, error) {
 		c, err := harness.New(ctx, opts...)
 		d.Cluster = c // kept even on error: Close removes what was made
 		if err != nil {
@@ -35,6 +35,10 @@ func startCluster(ctx context.Context, d *Drill) error {
 		e.Command = strings.Join(cmds, "\n") + "\n# then, on " + c.Members()[0].Name() + "\n" + e.Command
 		return e, err
 	})
+	if err != nil || !d.Record.Config.Auth {
+		return err
+	}
+	return enableAuth(ctx, d)
 }
 
 // endpointStatus runs `etcdctl endpoint status -w table` on m against
@@ -47,7 +51,10 @@ func endpointStatus(ctx context.Context, c *harness.Cluster, m *harness.Member) 
 // acknowledged a first batch.
 func startLoad(ctx context.Context, d *Drill) error {
 	return d.Log.Do(record.PhaseWorkload, "write under load", "", func() (record.Action, error) {
-		cli, err := d.Cluster.Client()
+		cli, err := d.Cluster.ClientAs(d.loadCreds)
+		if d.loadCreds == nil {
+			cli, err = d.Cluster.Client()
+		}
 		if err != nil {
 			return record.Action{}, err
 		}

@@ -17,11 +17,11 @@ import (
 )
 
 type runCmd struct {
-	version, image, tls, out string
-	members, writers         int
-	seed                     int64
-	rate                     float64
-	all, keep                bool
+	version, image, tls, auth, out string
+	members, writers               int
+	seed                           int64
+	rate                           float64
+	all, keep                      bool
 }
 
 func (c *runCmd) flags(stderr io.Writer) *flag.FlagSet {
@@ -31,6 +31,7 @@ func (c *runCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.image, "image", "", "use this local etcd image instead of building one (it must hold etcd, etcdctl and etcdutl in /usr/local/bin)")
 	fs.IntVar(&c.members, "members", 0, "cluster size 1, 3 or 5 (default: the scenario's)")
 	fs.StringVar(&c.tls, "tls", "auto", "client and peer TLS: on, off, or auto (the scenario's default)")
+	fs.StringVar(&c.auth, "auth", "auto", "etcd auth (root user and a workload role): on, off, or auto (the scenario's default)")
 	fs.Int64Var(&c.seed, "seed", 0, "seed for keys and values (default: random, written to the report)")
 	fs.IntVar(&c.writers, "writers", 4, "concurrent writers")
 	fs.Float64Var(&c.rate, "rate", 100, "total writes per second")
@@ -69,13 +70,11 @@ func (c *runCmd) run(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	opts := scenarios.Options{Version: c.version, Image: c.image, Members: c.members, Seed: c.seed, OutDir: c.out, KeepArtifacts: c.keep, Logger: lg}
 	opts.Load.Writers, opts.Load.Rate = c.writers, c.rate
-	switch c.tls {
-	case "on", "off":
-		on := c.tls == "on"
-		opts.TLS = &on
-	case "auto":
-	default:
-		return usageErr("--tls %q: want on, off or auto", c.tls)
+	if opts.TLS, err = onOffAuto("tls", c.tls); err != nil {
+		return err
+	}
+	if opts.Auth, err = onOffAuto("auth", c.auth); err != nil {
+		return err
 	}
 	if err := preflight(ctx, c.version, c.image); err != nil {
 		return err
@@ -99,17 +98,36 @@ func (c *runCmd) run(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
+// onOffAuto reads an on|off|auto flag; auto (nil) keeps the scenario's.
+func onOffAuto(name, v string) (*bool, error) {
+	switch v {
+	case "on", "off":
+		on := v == "on"
+		return &on, nil
+	case "auto":
+		return nil, nil
+	}
+	return nil, usageErr("--%s %q: want on, off or auto", name, v)
+}
+
 // parseInterspersed parses flags wherever they stand among the positional
 // arguments, as etcdctl and kubectl accept them, and returns the
 // positional ones.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var tail []string // after "--", everything is positional
+	for i, a := range args {
+		if a == "--" {
+			args, tail = args[:i], args[i+1:]
+			break
+		}
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {
-			return pos, nil
+			return append(pos, tail...), nil
 		}
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
