@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
@@ -73,6 +74,7 @@ type Drill struct {
 	snapshot      *recovery.Snapshot
 	clusterBefore uint64
 	upTo          int64
+	state         map[reflect.Type]any // see State
 }
 
 // NewDrill prepares a drill of s; nothing starts until its steps run.
