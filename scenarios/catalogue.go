@@ -26,6 +26,10 @@ type Scenario struct {
 	// MinMinor and MaxMinor bound the etcd 3.x minor versions the drill
 	// applies to; 0 means unbounded.
 	MinMinor, MaxMinor int
+	// ClusterOptions are appended to the harness options the drill builds
+	// from its Options (so they win), e.g. harness.WithQuota for a
+	// quota drill.
+	ClusterOptions []harness.Option
 	// Steps run in order; the first error ends the drill.
 	Steps []Step
 }

@@ -20,6 +20,7 @@ func startCluster(ctx context.Context, d *Drill) error {
 		harness.WithMembers(d.Record.Config.Members), harness.WithTLS(d.Record.Config.TLS),
 		harness.WithTimeouts(d.timeouts()), harness.WithLogger(d.lg),
 	}
+	opts = append(opts, d.Scenario.ClusterOptions...)
 	err := d.Log.Do(record.PhaseSetup, fmt.Sprintf("start a %d-member cluster", d.Record.Config.Members), "", func() (record.Action, error) {
 		c, err := harness.New(ctx, opts...)
 		d.Cluster = c // kept even on error: Close removes what was made
