@@ -255,14 +255,20 @@ func firstWord(s string) string {
 // Exec runs args inside the running member. It returns an *ExitError when
 // the command exits non-zero.
 func (m *Member) Exec(ctx context.Context, args ...string) (Exec, error) {
+	return m.ExecEnv(ctx, nil, args...)
+}
+
+// ExecEnv is Exec with environment variables ("ETCDCTL_API=2"), which
+// the recorded command line shows in front, as an operator types them.
+func (m *Member) ExecEnv(ctx context.Context, env []string, args ...string) (Exec, error) {
 	ctr, err := m.container()
 	if err != nil {
 		return Exec{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
 	defer cancel()
-	e := Exec{Command: ShellJoin(args)}
-	code, r, err := ctr.Exec(ctx, args, tcexec.Multiplexed())
+	e := Exec{Command: strings.TrimSpace(strings.Join(env, " ") + " " + ShellJoin(args))}
+	code, r, err := ctr.Exec(ctx, args, tcexec.Multiplexed(), tcexec.WithEnv(env))
 	if err != nil {
 		return e, fmt.Errorf("exec on %s: %s: %w", m.name, e.Command, err)
 	}

@@ -26,6 +26,9 @@ type Scenario struct {
 	// MinMinor and MaxMinor bound the etcd 3.x minor versions the drill
 	// applies to; 0 means unbounded.
 	MinMinor, MaxMinor int
+	// VersionNote says why the version bounds exist; it is the reason a
+	// drill reports when it does not apply.
+	VersionNote string
 	// ClusterOptions are appended to the harness options the drill builds
 	// from its Options (so they win), e.g. harness.WithQuota for a
 	// quota drill.
@@ -49,11 +52,17 @@ func (s *Scenario) Applies(v string) (bool, string) {
 	if err != nil {
 		return false, err.Error()
 	}
+	why := func(def string) string {
+		if s.VersionNote != "" {
+			return fmt.Sprintf("%s on etcd %s: %s", s.Name, pv, s.VersionNote)
+		}
+		return def
+	}
 	if s.MinMinor != 0 && pv.Minor < s.MinMinor {
-		return false, fmt.Sprintf("%s needs etcd 3.%d or later", s.Name, s.MinMinor)
+		return false, why(fmt.Sprintf("%s needs etcd 3.%d or later", s.Name, s.MinMinor))
 	}
 	if s.MaxMinor != 0 && pv.Minor > s.MaxMinor {
-		return false, fmt.Sprintf("%s applies to etcd 3.%d and earlier only", s.Name, s.MaxMinor)
+		return false, why(fmt.Sprintf("%s applies to etcd 3.%d and earlier only", s.Name, s.MaxMinor))
 	}
 	return true, ""
 }
