@@ -6,6 +6,7 @@
 
 GO            ?= go
 ETCD_VERSION  ?= 3.6.16
+ETCD_VERSIONS ?= 3.5.35,3.6.16,3.7.3
 DRILLS        ?=
 REPORTS       ?= reports/runs
 TEST_TIMEOUT  ?= 75m
@@ -24,7 +25,7 @@ drill: build
 	./bin/etcdrill run --version $(ETCD_VERSION) --out $(REPORTS) $(DRILLS)
 
 test:
-	ETCDRILL_VERSION=$(ETCD_VERSION) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 unit:
 	$(GO) test -short -count=1 ./...

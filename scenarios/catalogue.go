@@ -23,6 +23,8 @@ type Scenario struct {
 	TLS bool
 	// Auth is the default for etcd auth (root user and a role).
 	Auth bool
+	// AlsoWithAuth adds an auth-on variant to `run --all` and the suite.
+	AlsoWithAuth bool
 	// MinMinor and MaxMinor bound the etcd 3.x minor versions the drill
 	// applies to; 0 means unbounded.
 	MinMinor, MaxMinor int
@@ -84,6 +86,39 @@ func All() []*Scenario {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Entry is one entry of a drill matrix: a scenario on a version, possibly
+// with auth forced on.
+type Entry struct {
+	Scenario *Scenario
+	Version  string
+	Auth     *bool // nil keeps the scenario's default
+}
+
+// Name reads "leader-kill", or "leader-kill+auth" for the auth variant.
+func (r Entry) Name() string {
+	if r.Auth != nil && *r.Auth && !r.Scenario.Auth {
+		return r.Scenario.Name + "+auth"
+	}
+	return r.Scenario.Name
+}
+
+// Matrix lists the runs for scenarios on versions: every scenario on
+// every version, plus the auth variant of those that ask for one when
+// variants is true.
+func Matrix(list []*Scenario, versions []string, variants bool) []Entry {
+	on := true
+	var out []Entry
+	for _, v := range versions {
+		for _, s := range list {
+			out = append(out, Entry{Scenario: s, Version: v})
+			if variants && s.AlsoWithAuth && !s.Auth {
+				out = append(out, Entry{Scenario: s, Version: v, Auth: &on})
+			}
+		}
+	}
 	return out
 }
 

@@ -14,11 +14,13 @@ import (
 // SIGKILL the leader under load, see a new leader and writes resume,
 // restart the member, and prove nothing acknowledged was lost.
 var LeaderKill = register(&Scenario{
-	Name:    "leader-kill",
-	Summary: "SIGKILL the leader under load; a new leader is elected, writes resume, the member rejoins and catches up",
-	Seeds:   []string{"004"},
-	Labels:  []string{"fault", "availability"},
-	Members: 3,
+	Name:         "leader-kill",
+	Summary:      "SIGKILL the leader under load; a new leader is elected, writes resume, the member rejoins and catches up",
+	Seeds:        []string{"004"},
+	Labels:       []string{"fault", "availability"},
+	Members:      3,
+	TLS:          true,
+	AlsoWithAuth: true,
 	Steps: []Step{
 		{"start the cluster", startCluster},
 		{"write under load", startLoad},

@@ -17,12 +17,13 @@ import (
 // from the snapshot into a new logical cluster. Writes acknowledged after
 // the snapshot are the RPO.
 var QuorumLoss = register(&Scenario{
-	Name:    "quorum-loss",
-	Summary: "lose a majority with its data; restore every member from a snapshot into a new cluster",
-	Seeds:   []string{"000", "001", "002", "003", "004"},
-	Labels:  []string{"fault", "restore", "snapshot"},
-	Members: 3,
-	TLS:     true,
+	Name:         "quorum-loss",
+	Summary:      "lose a majority with its data; restore every member from a snapshot into a new cluster",
+	Seeds:        []string{"000", "001", "002", "003", "004"},
+	Labels:       []string{"fault", "restore", "snapshot"},
+	Members:      3,
+	TLS:          true,
+	AlsoWithAuth: true,
 	Steps: []Step{
 		{"start the cluster", startCluster},
 		{"write under load", startLoad},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,9 +21,13 @@ func TestScenarios(t *testing.T) {
 	RunSpecs(t, "etcdrill scenarios")
 }
 
-// opts is what every drill in the suite runs with: ETCDRILL_VERSION picks
-// the etcd version, ETCDRILL_REPORT_DIR keeps the drill reports.
+// opts is what every drill in the suite runs with; ETCDRILL_REPORT_DIR
+// keeps the drill reports.
 var opts scenarios.Options
+
+// versions is the matrix the catalogue runs on: ETCDRILL_VERSIONS
+// (comma-separated), else ETCDRILL_VERSION, else the harness default.
+var versions = strings.Split(envOr("ETCDRILL_VERSIONS", envOr("ETCDRILL_VERSION", harness.DefaultVersion)), ",")
 
 // Named budgets for the suite's own waits; drill waits are in
 // harness.Timeouts.
@@ -45,15 +50,17 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred())
 	defer dc.Close()
 	opts = scenarios.Options{
-		Version: envOr("ETCDRILL_VERSION", harness.DefaultVersion),
+		Version: versions[0],
 		OutDir:  os.Getenv("ETCDRILL_REPORT_DIR"),
 		Logger:  slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
 	}
-	v, err := harness.ParseVersion(opts.Version)
-	Expect(err).NotTo(HaveOccurred())
-	By("building or reusing the etcd " + v.String() + " image")
-	_, err = harness.EnsureImage(ctx, dc, v, opts.Logger)
-	Expect(err).NotTo(HaveOccurred(), "etcd image %s", v)
+	for _, s := range versions {
+		v, err := harness.ParseVersion(strings.TrimSpace(s))
+		Expect(err).NotTo(HaveOccurred())
+		By("building or reusing the etcd " + v.String() + " image")
+		_, err = harness.EnsureImage(ctx, dc, v, opts.Logger)
+		Expect(err).NotTo(HaveOccurred(), "etcd image %s", v)
+	}
 }, NodeTimeout(imageBuildTimeout))
 
 func envOr(k, def string) string {
@@ -64,12 +71,15 @@ func envOr(k, def string) string {
 }
 
 var _ = Describe("drill catalogue", func() {
-	for _, s := range scenarios.All() {
-		It(s.Name+": "+s.Summary, Label(s.Labels...), func(ctx SpecContext) {
-			if ok, why := s.Applies(opts.Version); !ok {
+	for _, e := range scenarios.Matrix(scenarios.All(), versions, true) {
+		s := e.Scenario
+		It(e.Name()+" on etcd "+e.Version+": "+s.Summary, Label(s.Labels...), func(ctx SpecContext) {
+			if ok, why := s.Applies(e.Version); !ok {
 				Skip("not applicable: " + why)
 			}
-			d := scenarios.NewDrill(s, opts)
+			o := opts
+			o.Version, o.Auth = strings.TrimSpace(e.Version), e.Auth
+			d := scenarios.NewDrill(s, o)
 			DeferCleanup(d.Close)
 			var err error
 			for _, st := range s.Steps {

@@ -17,17 +17,18 @@ import (
 )
 
 type runCmd struct {
-	version, image, tls, auth, out string
-	members, writers               int
-	seed                           int64
-	rate                           float64
-	all, keep                      bool
+	version, versions, image, tls, auth, out string
+	members, writers                         int
+	seed                                     int64
+	rate                                     float64
+	all, keep                                bool
 }
 
 func (c *runCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.version, "version", harness.DefaultVersion, "etcd version to drill (tested: "+strings.Join(harness.Supported, ", ")+")")
+	fs.StringVar(&c.versions, "versions", "", "comma-separated etcd versions: run every drill on each (a matrix); overrides --version")
 	fs.StringVar(&c.image, "image", "", "use this local etcd image instead of building one (it must hold etcd, etcdctl and etcdutl in /usr/local/bin)")
 	fs.IntVar(&c.members, "members", 0, "cluster size 1, 3 or 5 (default: the scenario's)")
 	fs.StringVar(&c.tls, "tls", "auto", "client and peer TLS: on, off, or auto (the scenario's default)")
@@ -36,7 +37,7 @@ func (c *runCmd) flags(stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.writers, "writers", 4, "concurrent writers")
 	fs.Float64Var(&c.rate, "rate", 100, "total writes per second")
 	fs.StringVar(&c.out, "out", "reports/runs", "directory for drill reports")
-	fs.BoolVar(&c.all, "all", false, "run every drill in the catalogue")
+	fs.BoolVar(&c.all, "all", false, "run every drill in the catalogue, plus the auth variants of those that have one")
 	fs.BoolVar(&c.keep, "keep-artifacts", false, "save member logs and data dirs of a failed drill in its report directory")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: etcdrill run [flags] [NAME...]\n\nRuns the named drills (default: "+strings.Join(scenarios.Default, " ")+").\n\nFlags:\n")
@@ -76,14 +77,27 @@ func (c *runCmd) run(ctx context.Context, args []string, stdout, stderr io.Write
 	if opts.Auth, err = onOffAuto("auth", c.auth); err != nil {
 		return err
 	}
-	if err := preflight(ctx, c.version, c.image); err != nil {
-		return err
+	versions := []string{c.version}
+	if c.versions != "" {
+		versions = strings.Split(c.versions, ",")
+	}
+	for i, v := range versions {
+		versions[i] = strings.TrimSpace(v)
+		if err := preflight(ctx, versions[i], c.image); err != nil {
+			return err
+		}
 	}
 	var recs []*record.Record
+	var runNames []string
 	failed := 0
-	for _, s := range list {
-		rec, err := scenarios.Run(ctx, s, opts)
-		recs = append(recs, rec)
+	for _, e := range scenarios.Matrix(list, versions, c.all && opts.Auth == nil) {
+		o := opts
+		o.Version = e.Version
+		if e.Auth != nil {
+			o.Auth = e.Auth
+		}
+		rec, err := scenarios.Run(ctx, e.Scenario, o)
+		recs, runNames = append(recs, rec), append(runNames, e.Name())
 		if err != nil || rec.Verdict == record.Fail {
 			failed++
 		}
@@ -91,7 +105,7 @@ func (c *runCmd) run(ctx context.Context, args []string, stdout, stderr io.Write
 			break
 		}
 	}
-	summary(stdout, recs, c.out)
+	summary(stdout, runNames, recs, c.out)
 	if failed > 0 {
 		return &exitError{1, fmt.Errorf("%d of %d drills failed", failed, len(recs))}
 	}
@@ -156,15 +170,16 @@ func preflight(ctx context.Context, version, image string) error {
 	return nil
 }
 
-func summary(w io.Writer, recs []*record.Record, out string) {
+// summary prints one line per drill run: the matrix at a glance.
+func summary(w io.Writer, names []string, recs []*record.Record, out string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DRILL\tVERSION\tVERDICT\tDURATION\tRTO\tRPO\tREASON")
-	for _, r := range recs {
+	fmt.Fprintln(tw, "DRILL\tVERSION\tTLS\tVERDICT\tDURATION\tRTO\tRPO\tREASON")
+	for i, r := range recs {
 		rto := "-"
 		if r.Metrics.RTOMillis >= 0 && r.Verdict != record.NotApplicable {
 			rto = (time.Duration(r.Metrics.RTOMillis) * time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.Scenario, r.Config.EtcdVersion, strings.ToUpper(string(r.Verdict)),
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%d\t%s\n", names[i], r.Config.EtcdVersion, r.Config.TLS, strings.ToUpper(string(r.Verdict)),
 			r.End.Sub(r.Start).Round(time.Second), rto, r.Metrics.RPOWrites, r.Reason)
 	}
 	tw.Flush()
