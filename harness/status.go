@@ -29,15 +29,22 @@ func (c *Cluster) Status(ctx context.Context, cli *clientv3.Client, m *Member) (
 // It fails when a member is unreachable, members disagree, or there is no
 // leader; WaitLeader polls it.
 func (c *Cluster) Leader(ctx context.Context, members ...*Member) (*Member, error) {
-	if len(members) == 0 {
-		members = c.Members()
-	}
-	cli, err := c.ClientAs(nil, members...) // status needs no credentials
+	members, cli, err := c.statusClient(members)
 	if err != nil {
 		return nil, err
 	}
 	defer cli.Close()
 	return c.leader(ctx, cli, members)
+}
+
+// statusClient dials members (all when none) without credentials:
+// `endpoint status` needs none, and dialing with auth fails mid-election.
+func (c *Cluster) statusClient(members []*Member) ([]*Member, *clientv3.Client, error) {
+	if len(members) == 0 {
+		members = c.Members()
+	}
+	cli, err := c.ClientAs(nil, members...)
+	return members, cli, err
 }
 
 func (c *Cluster) leader(ctx context.Context, cli *clientv3.Client, members []*Member) (*Member, error) {
@@ -68,10 +75,7 @@ func (c *Cluster) leader(ctx context.Context, cli *clientv3.Client, members []*M
 // WaitLeader polls until the given members (all when none) agree on a
 // leader among them, within the election timeout.
 func (c *Cluster) WaitLeader(ctx context.Context, members ...*Member) (*Member, error) {
-	if len(members) == 0 {
-		members = c.Members()
-	}
-	cli, err := c.ClientAs(nil, members...) // status needs no credentials
+	members, cli, err := c.statusClient(members)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +99,7 @@ func (c *Cluster) WaitLeader(ctx context.Context, members ...*Member) (*Member, 
 // cluster-ready timeout.
 func (c *Cluster) WaitReady(ctx context.Context) error {
 	start := time.Now()
-	members := c.Members()
-	cli, err := c.ClientAs(nil, members...)
+	members, cli, err := c.statusClient(nil)
 	if err != nil {
 		return err
 	}

@@ -54,17 +54,7 @@ func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, sn
 	c.SetToken(token)
 	for _, m := range members {
 		spec := c.Spec(m.Name(), harness.InitialCluster(names, tls), "new")
-		if err := log.Do(record.PhaseRecovery, "start etcd on "+m.Name(), m.Name(), func() (record.Action, error) {
-			args, err := harness.Flags(c.Version(), spec)
-			a := record.Action{Command: "etcd " + harness.ShellJoin(args)}
-			if err != nil {
-				return a, err
-			}
-			if err := m.Create(ctx, spec); err != nil {
-				return a, err
-			}
-			return a, m.Start(ctx)
-		}); err != nil {
+		if err := StartMember(ctx, log, c, m, spec, "start etcd on "+m.Name()); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/recovery"
 	"github.com/etcdrill/etcdrill/verify"
 	"github.com/etcdrill/etcdrill/workload"
 )
@@ -106,20 +107,14 @@ func restoreV2Backup(ctx context.Context, d *Drill) error {
 	}
 	spec := c.Spec(m.Name(), harness.InitialCluster([]string{m.Name()}, c.Config().TLS), "new")
 	spec.DataDir, spec.ForceNewCluster = backup, true
-	return d.Log.Do(record.PhaseRecovery, "start etcd from the backup with --force-new-cluster", m.Name(), func() (record.Action, error) {
-		args, err := harness.Flags(c.Version(), spec)
-		a := record.Action{Command: "etcd " + harness.ShellJoin(args)}
-		if err != nil {
-			return a, err
+	if err := recovery.StartMember(ctx, d.Log, c, m, spec, "start etcd from the backup with --force-new-cluster"); err != nil {
+		return err
+	}
+	return d.Log.Do(record.PhaseRecovery, "wait until "+m.Name()+" leads its new one-member cluster", m.Name(), func() (record.Action, error) {
+		if _, err := c.WaitLeader(ctx, m); err != nil {
+			return record.Action{}, err
 		}
-		if err := m.Create(ctx, spec); err != nil {
-			return a, err
-		}
-		if err := m.Start(ctx); err != nil {
-			return a, err
-		}
-		_, err = c.WaitLeader(ctx, m)
-		return a, err
+		return m.Etcdctl(ctx, "endpoint", "status", "--write-out=table")
 	})
 }
 
