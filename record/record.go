@@ -49,6 +49,14 @@ type Record struct {
 	Steps   []Step  `json:"steps"`
 	Checks  []Check `json:"checks"`
 	Metrics Metrics `json:"metrics"`
+	// Timeline is the workload per second; Events mark the fault, leader
+	// changes and recovery steps on it.
+	Timeline []Sample `json:"timeline,omitempty"`
+	Events   []Event  `json:"events,omitempty"`
+	// Before and After are the cluster before the fault and after
+	// recovery, as `endpoint status` and `member list` show it.
+	Before *ClusterState `json:"before,omitempty"`
+	After  *ClusterState `json:"after,omitempty"`
 }
 
 // Config is what the drill ran against.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -75,6 +76,12 @@ type Drill struct {
 	clusterBefore uint64
 	upTo          int64
 	state         map[reflect.Type]any // see State
+	events        []record.Event
+}
+
+// event marks a moment on the report's timeline.
+func (d *Drill) event(kind, text string) {
+	d.events = append(d.events, record.Event{T: time.Now(), Kind: kind, Text: text})
 }
 
 // NewDrill prepares a drill of s; nothing starts until its steps run.
@@ -163,6 +170,7 @@ func (d *Drill) Finish(ctx context.Context, runErr error) *record.Record {
 		img := d.Cluster.Image()
 		r.Config.Image, r.Config.ImageID = img.Tag, img.ID
 	}
+	d.fillTimeline()
 	c := d.Ledger.Counts()
 	r.Metrics.Acknowledged, r.Metrics.Failed, r.Metrics.Indeterminate = c[workload.Acknowledged], c[workload.Failed], c[workload.Indeterminate]
 	r.Metrics.RTOMillis = -1
@@ -254,4 +262,25 @@ func (d *Drill) timeouts() harness.Timeouts {
 		return *d.Opts.Timeouts
 	}
 	return harness.DefaultTimeouts()
+}
+
+// fillTimeline turns the ledger into per-second samples and the fault and
+// recovery steps, with the drill's own events, into timeline marks.
+func (d *Drill) fillTimeline() {
+	var ops []record.Op
+	for _, w := range d.Ledger.Writes() {
+		ops = append(ops, record.Op{Start: w.Start, End: w.End, Outcome: string(w.Outcome)})
+	}
+	r := d.Record
+	r.Timeline = record.Timeline(ops)
+	r.Events = append([]record.Event(nil), d.events...)
+	for _, s := range r.Steps {
+		switch s.Phase {
+		case record.PhaseFault:
+			r.Events = append(r.Events, record.Event{T: s.End, Kind: "fault", Text: s.Name})
+		case record.PhaseRecovery:
+			r.Events = append(r.Events, record.Event{T: s.Start, Kind: "recovery", Text: s.Name})
+		}
+	}
+	sort.SliceStable(r.Events, func(i, j int) bool { return r.Events[i].T.Before(r.Events[j].T) })
 }

@@ -64,6 +64,7 @@ func expectNewLeader(ctx context.Context, d *Drill) error {
 		if err != nil {
 			return record.Action{}, err
 		}
+		d.event("leader", l.Name()+" elected leader")
 		var urls []string
 		for _, m := range alive {
 			urls = append(urls, m.ClientURL())

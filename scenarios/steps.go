@@ -62,6 +62,9 @@ func startLoad(ctx context.Context, d *Drill) error {
 		d.loadCli = cli // closed with the load
 		d.runner = workload.Start(ctx, cli, d.Load, d.Ledger)
 		n, err := d.waitAcks(ctx, time.Time{}, 100)
+		if err == nil {
+			d.Record.Before = verify.State(ctx, d.Cluster, "before the fault")
+		}
 		return record.Action{Output: fmt.Sprintf("%d writes acknowledged by the cluster; writers keep going (prefix %s, seed %d)", n, d.Load.Prefix, d.Load.Seed)}, err
 	})
 }
@@ -102,6 +105,7 @@ func stopLoad(ctx context.Context, d *Drill) error {
 func verifyAll(ctx context.Context, d *Drill) error {
 	c := d.Cluster
 	checks := verify.Cluster(ctx, c, verify.Expected(c))
+	d.Record.After = verify.State(ctx, c, "after recovery")
 	cli, err := c.Client()
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
@@ -161,4 +162,32 @@ func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want
 		}
 	}
 	return append(checks, HashKV(Hashes(ctx, c, cli, rev)))
+}
+
+// State observes the cluster for a report's before/after tables:
+// `endpoint status` of every member joined with `member list`.
+func State(ctx context.Context, c *harness.Cluster, when string) *record.ClusterState {
+	st := &record.ClusterState{When: when, T: time.Now()}
+	cli, err := c.Client()
+	if err != nil {
+		return st
+	}
+	defer cli.Close()
+	timeout := c.Config().Timeouts.Request
+	peers := map[uint64]string{}
+	if ms, err := MemberList(ctx, cli, timeout); err == nil {
+		for _, m := range ms {
+			peers[m.ID] = strings.Join(m.PeerURLs, ",")
+		}
+	}
+	for _, s := range Statuses(ctx, c, cli) {
+		ms := record.MemberState{Name: s.Name, Endpoint: s.Endpoint, Error: s.Err}
+		if s.Err == "" {
+			ms.ID, ms.PeerURLs, ms.Version, ms.DBSize = fmt.Sprintf("%x", s.ID), peers[s.ID], s.Version, s.DBSize
+			ms.IsLeader, ms.IsLearner, ms.RaftTerm, ms.RaftIndex, ms.Revision = s.ID == s.Leader, s.IsLearner, s.RaftTerm, s.RaftIndex, s.Revision
+			st.ClusterID = fmt.Sprintf("%x", s.ClusterID)
+		}
+		st.Members = append(st.Members, ms)
+	}
+	return st
 }
