@@ -52,6 +52,9 @@ type Options struct {
 	Timeouts *harness.Timeouts `json:"timeouts,omitempty"`
 	// Logger receives progress. Default slog.Default().
 	Logger *slog.Logger `json:"-"`
+	// OnStep, when set, is told before each step runs (i counts from 1),
+	// for live progress on a terminal.
+	OnStep func(drill string, i, n int, title string) `json:"-"`
 }
 
 // Drill is one scenario run in progress; steps share state through it.
@@ -137,8 +140,11 @@ func Run(ctx context.Context, s *Scenario, o Options) (*record.Record, error) {
 	if ok, why := s.Applies(d.Opts.Version); !ok {
 		return d.NotApplicable(why), nil
 	}
-	for _, st := range s.Steps {
+	for i, st := range s.Steps {
 		d.lg.Info("step", "title", st.Title)
+		if o.OnStep != nil {
+			o.OnStep(s.Name, i+1, len(s.Steps), st.Title)
+		}
 		if err = st.Do(ctx, d); err != nil {
 			err = fmt.Errorf("%s: %s: %w", s.Name, st.Title, err)
 			break
@@ -193,15 +199,23 @@ func (d *Drill) Finish(ctx context.Context, runErr error) *record.Record {
 }
 
 // Dir is the drill's report directory under Options.OutDir.
-func (d *Drill) Dir() string {
-	if d.Opts.OutDir == "" {
+func (d *Drill) Dir() string { return ReportDir(d.Opts.OutDir, d.Record) }
+
+// ReportDir is where the report of r goes under out ("" when out is ""):
+// <scenario>-v<version>-<run id>, or a start timestamp when the drill
+// never got a cluster.
+func ReportDir(out string, r *record.Record) string {
+	if out == "" {
 		return ""
 	}
-	id := d.Record.RunID
-	if id == "" {
-		id = d.Record.Start.UTC().Format("20060102T150405")
+	id := strings.TrimPrefix(r.RunID, r.Scenario+"-")
+	if r.RunID == "" {
+		id = r.Start.UTC().Format("20060102T150405")
 	}
-	return filepath.Join(d.Opts.OutDir, d.Scenario.Name+"-v"+d.Opts.Version+"-"+strings.TrimPrefix(id, d.Scenario.Name+"-"))
+	if r.Config.Auth {
+		id = "auth-" + id
+	}
+	return filepath.Join(out, r.Scenario+"-v"+r.Config.EtcdVersion+"-"+id)
 }
 
 func (d *Drill) write() {

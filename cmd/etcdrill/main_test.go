@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"flag"
-	"io"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -23,8 +21,8 @@ func TestRun(t *testing.T) {
 		stderrHas  []string
 		stdoutNone bool // nothing on stdout
 	}{
-		{name: "no args", args: nil, code: 2, stderrHas: []string{"Usage:"}, stdoutNone: true},
-		{name: "unknown command", args: []string{"nope"}, code: 2, errHas: []string{`"nope"`}, stderrHas: []string{"Usage:"}, stdoutNone: true},
+		{name: "no args prints help", args: nil, code: 0, stdoutHas: []string{"Usage:", "Exit codes"}},
+		{name: "unknown command", args: []string{"nope"}, code: 2, errHas: []string{`"nope"`}, stdoutNone: true},
 		{name: "unknown scenario", args: []string{"run", "nope-scenario"}, code: 2,
 			errHas: []string{"nope-scenario", "leader-kill", "quorum-loss"}, stdoutNone: true},
 		{name: "unknown scenario after a known one", args: []string{"run", "leader-kill", "nope-scenario"}, code: 2,
@@ -34,12 +32,14 @@ func TestRun(t *testing.T) {
 		{name: "old version", args: []string{"run", "--version", "3.4.1", "leader-kill"}, code: 2, errHas: []string{"3.4.1", "3.5"}, stdoutNone: true},
 		{name: "malformed version", args: []string{"run", "--version=abc", "leader-kill"}, code: 2, errHas: []string{"abc"}, stdoutNone: true},
 		{name: "unknown flag", args: []string{"run", "--nope", "leader-kill"}, code: 2, errHas: []string{"nope"}, stdoutNone: true},
-		{name: "run help", args: []string{"run", "-h"}, code: 0, stderrHas: []string{"Usage: etcdrill run", "-tls"}, stdoutNone: true},
+		{name: "run help", args: []string{"run", "-h"}, code: 0, stdoutHas: []string{"etcdrill run [NAME...]", "--tls", "--versions", "Examples:"}},
+		{name: "version", args: []string{"version"}, code: 0, stdoutHas: []string{"etcdrill", "3.6.16"}},
+		{name: "completion", args: []string{"completion", "bash"}, code: 0, stdoutHas: []string{"etcdrill"}},
 		{name: "list", args: []string{"list"}, code: 0, stdoutHas: []string{"NAME", "leader-kill", "quorum-loss"}},
 		{name: "help", args: []string{"help"}, code: 0, stdoutHas: []string{"Exit codes", "etcdrill run"}},
 		{name: "--help", args: []string{"--help"}, code: 0, stdoutHas: []string{"Exit codes"}},
 		{name: "report missing dir", args: []string{"report", "/nonexistent"}, code: 2, errHas: []string{"/nonexistent"}, stdoutNone: true},
-		{name: "report no dir", args: []string{"report"}, code: 2, errHas: []string{"usage"}, stdoutNone: true},
+		{name: "report no dir", args: []string{"report"}, code: 2, errHas: []string{"accepts 1 arg"}, stdoutNone: true},
 		{name: "report two dirs", args: []string{"report", "/a", "/b"}, code: 2, stdoutNone: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,56 +83,34 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func TestParseInterspersed(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		args    []string
-		pos     []string
-		x, y    string
-		wantErr bool
-	}{
-		{name: "mixed", args: []string{"a", "--x=1", "b", "--y", "2"}, pos: []string{"a", "b"}, x: "1", y: "2"},
-		{name: "flags first", args: []string{"--x=1", "-y=2", "a"}, pos: []string{"a"}, x: "1", y: "2"},
-		{name: "flags last", args: []string{"a", "b", "--x", "1"}, pos: []string{"a", "b"}, x: "1"},
-		{name: "only flags", args: []string{"--y=2"}, y: "2"},
-		{name: "none", args: nil},
-		{name: "after --", args: []string{"a", "--", "--x=1"}, pos: []string{"a", "--x=1"}},
-		{name: "unknown flag", args: []string{"a", "--z=1"}, wantErr: true},
-		{name: "missing value", args: []string{"a", "--x"}, wantErr: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("test", flag.ContinueOnError)
-			fs.SetOutput(io.Discard)
-			x := fs.String("x", "", "")
-			y := fs.String("y", "", "")
-			pos, err := parseInterspersed(fs, tc.args)
-			if tc.wantErr {
-				if err == nil {
-					t.Fatalf("parseInterspersed(%q) = %q, want an error", tc.args, pos)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("parseInterspersed(%q): %v", tc.args, err)
-			}
-			if !slices.Equal(pos, tc.pos) {
-				t.Errorf("positional = %q, want %q", pos, tc.pos)
-			}
-			if *x != tc.x || *y != tc.y {
-				t.Errorf("x, y = %q, %q, want %q, %q", *x, *y, tc.x, tc.y)
-			}
-		})
+func TestFlagsAfterNamesAreParsed(t *testing.T) {
+	// A bad --tls after the drill name must be seen (exit 2 naming the
+	// flag) before anything touches Docker.
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"run", "leader-kill", "--tls", "maybe"}, &out, &errOut)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), "--tls") {
+		t.Fatalf("run leader-kill --tls maybe = %v, want exit 2 naming --tls", err)
 	}
 }
 
-func TestParseInterspersedDoubleDash(t *testing.T) {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	x := fs.String("x", "", "")
-	pos, err := parseInterspersed(fs, []string{"--", "a", "--x=1"})
-	if err != nil {
+func TestOutputJSON(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"list", "-o", "json"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	if *x != "" || len(pos) != 2 || pos[0] != "a" || pos[1] != "--x=1" {
-		t.Fatalf("after --: x=%q positional=%q, want x unset and [a --x=1]", *x, pos)
+	var entries []struct{ Name string }
+	if err := json.Unmarshal(out.Bytes(), &entries); err != nil {
+		t.Fatalf("list -o json is not JSON: %v\n%s", err, out.String())
+	}
+	found := false
+	for _, e := range entries {
+		found = found || e.Name == "quorum-loss"
+	}
+	if !found {
+		t.Fatalf("list -o json lacks quorum-loss: %s", out.String())
+	}
+	if err := run(context.Background(), []string{"list", "-o", "yaml"}, &out, &errOut); err == nil {
+		t.Fatal("-o yaml should be refused")
 	}
 }

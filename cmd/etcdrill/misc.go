@@ -1,86 +1,178 @@
 package main
 
 import (
-	"context"
-	"flag"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/reports"
 	"github.com/etcdrill/etcdrill/scenarios"
 	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
 )
 
-func list(w io.Writer) error {
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table writes aligned columns the way kubectl does (text/tabwriter).
+func table(w io.Writer, header string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSEEDS\tMEMBERS\tTLS\tSUMMARY")
-	for _, s := range scenarios.All() {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%v\t%s\n", s.Name, strings.Join(s.Seeds, ","), s.Members, s.TLS, s.Summary)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
 }
 
-func report(args []string, w io.Writer) error {
-	if len(args) != 1 {
-		return usageErr("usage: etcdrill report DIR")
+func writeSummary(w io.Writer, format string, rows []summaryRow) error {
+	if format == "json" {
+		return writeJSON(w, rows)
 	}
-	if err := reports.Render(args[0]); err != nil {
-		return usageErr("report: %v", err)
+	var out [][]string
+	for _, r := range rows {
+		rto := "-"
+		if r.RTOMs >= 0 && r.Verdict != "not-applicable" {
+			rto = (time.Duration(r.RTOMs) * time.Millisecond).String()
+		}
+		out = append(out, []string{r.Drill, r.Version, fmt.Sprint(r.TLS), strings.ToUpper(string(r.Verdict)),
+			(time.Duration(r.Duration * float64(time.Second))).Round(time.Second).String(), rto, fmt.Sprint(r.RPO), r.Reason})
 	}
-	fmt.Fprintf(w, "rendered %s/%s\n", args[0], reports.MarkdownFile)
+	if err := table(w, "DRILL\tVERSION\tTLS\tVERDICT\tDURATION\tRTO\tRPO\tREASON", out); err != nil {
+		return err
+	}
+	if len(rows) > 0 && rows[0].Report != "" {
+		fmt.Fprintf(w, "reports: %s\n", strings.TrimSuffix(rows[0].Report, "/"+lastElem(rows[0].Report)))
+	}
 	return nil
 }
 
-func images(ctx context.Context, args []string, w, stderr io.Writer, lg *slog.Logger) error {
-	fs := flag.NewFlagSet("images", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	versions := fs.String("version", "", "comma-separated etcd versions to build first (e.g. "+strings.Join(harness.Supported, ",")+")")
-	if err := fs.Parse(args); err != nil {
-		return usageErr("images: %v", err)
+func lastElem(p string) string { return p[strings.LastIndex(p, "/")+1:] }
+
+func newListCmd(w io.Writer, outFmt func() (string, error)) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the drill catalogue",
+		Args:  positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := outFmt()
+			if err != nil {
+				return err
+			}
+			type entry struct {
+				Name    string   `json:"name"`
+				Seeds   []string `json:"seeds"`
+				Members int      `json:"members"`
+				TLS     bool     `json:"tls"`
+				Summary string   `json:"summary"`
+			}
+			var es []entry
+			var rows [][]string
+			for _, s := range scenarios.All() {
+				es = append(es, entry{s.Name, s.Seeds, s.Members, s.TLS, s.Summary})
+				rows = append(rows, []string{s.Name, strings.Join(s.Seeds, ","), fmt.Sprint(s.Members), fmt.Sprint(s.TLS), s.Summary})
+			}
+			if f == "json" {
+				return writeJSON(w, es)
+			}
+			return table(w, "NAME\tSEEDS\tMEMBERS\tTLS\tSUMMARY", rows)
+		},
 	}
-	dc, err := harness.Docker(ctx)
-	if err != nil {
-		return usageErr("%v", err)
+}
+
+func newReportCmd(w io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:     "report DIR",
+		Short:   "Re-render a drill's reports from its report.json",
+		Example: "  etcdrill report reports/runs/quorum-loss-v3.6.16-1a2b3c4d",
+		Args:    positional(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := reports.Render(args[0]); err != nil {
+				return usageErr("report: %v", err)
+			}
+			fmt.Fprintf(w, "rendered %s\n", args[0])
+			return nil
+		},
 	}
-	defer dc.Close()
-	if *versions != "" {
-		for _, s := range strings.Split(*versions, ",") {
-			v, err := harness.ParseVersion(strings.TrimSpace(s))
+}
+
+func newImagesCmd(w io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {
+	var versions string
+	cmd := &cobra.Command{
+		Use:     "images",
+		Short:   "Build etcd images from the Go module proxy (when asked) and list the built ones",
+		Example: "  etcdrill images --version 3.5.35,3.6.16,3.7.3",
+		Args:    positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := outFmt()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			dc, err := harness.Docker(ctx)
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			if _, err := harness.EnsureImage(ctx, dc, v, lg); err != nil {
-				return usageErr("%v", err)
+			defer dc.Close()
+			if versions != "" {
+				for _, s := range strings.Split(versions, ",") {
+					v, err := harness.ParseVersion(strings.TrimSpace(s))
+					if err != nil {
+						return usageErr("%v", err)
+					}
+					if _, err := harness.EnsureImage(ctx, dc, v, lg); err != nil {
+						return usageErr("%v", err)
+					}
+				}
 			}
-		}
+			res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", harness.LabelImage+"=etcd")})
+			if err != nil {
+				return usageErr("list images: %v", err)
+			}
+			var imgs []harness.Image
+			var rows [][]string
+			for _, im := range res.Items {
+				tag := "<none>"
+				if len(im.RepoTags) > 0 {
+					tag = im.RepoTags[0]
+				}
+				imgs = append(imgs, harness.Image{Tag: tag, ID: im.ID, Version: im.Labels[harness.LabelEtcdVersion]})
+				rows = append(rows, []string{tag, im.Labels[harness.LabelEtcdVersion], fmt.Sprintf("%.19s", im.ID), fmt.Sprintf("%d MB", im.Size/1e6)})
+			}
+			if f == "json" {
+				return writeJSON(w, imgs)
+			}
+			return table(w, "IMAGE\tETCD\tID\tSIZE", rows)
+		},
 	}
-	res, err := dc.ImageList(ctx, client.ImageListOptions{Filters: client.Filters{}.Add("label", harness.LabelImage+"=etcd")})
-	if err != nil {
-		return usageErr("list images: %v", err)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tETCD\tID\tSIZE")
-	for _, im := range res.Items {
-		tag := "<none>"
-		if len(im.RepoTags) > 0 {
-			tag = im.RepoTags[0]
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%.19s\t%d MB\n", tag, im.Labels[harness.LabelEtcdVersion], im.ID, im.Size/1e6)
-	}
-	return tw.Flush()
+	cmd.Flags().StringVar(&versions, "version", "", "comma-separated etcd versions to build first")
+	return cmd
 }
 
-func reap(ctx context.Context, w io.Writer, lg *slog.Logger) error {
-	dc, err := harness.Docker(ctx)
-	if err != nil {
-		return usageErr("%v", err)
+func newReapCmd(w io.Writer, lg *slog.Logger) *cobra.Command {
+	return &cobra.Command{
+		Use:   "reap",
+		Short: "Remove containers, networks and volumes left by killed etcdrill runs on this host",
+		Long: `Remove containers, networks and volumes labelled by etcdrill whose owning
+process is gone. Objects of running drills, of other hosts, and anything not
+labelled by etcdrill are never touched. Every run does this on start.`,
+		Args: positional(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dc, err := harness.Docker(cmd.Context())
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer dc.Close()
+			n, err := harness.Reap(cmd.Context(), dc, lg)
+			fmt.Fprintf(w, "removed %d leftover objects\n", n)
+			return err
+		},
 	}
-	defer dc.Close()
-	n, err := harness.Reap(ctx, dc, lg)
-	fmt.Fprintf(w, "removed %d leftover objects\n", n)
-	return err
 }

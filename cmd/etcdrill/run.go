@@ -2,21 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/scenarios"
+	"github.com/spf13/cobra"
 )
 
-type runCmd struct {
+type runFlags struct {
 	version, versions, image, tls, auth, out string
 	members, writers                         int
 	seed                                     int64
@@ -24,38 +22,47 @@ type runCmd struct {
 	all, keep                                bool
 }
 
-func (c *runCmd) flags(stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.version, "version", harness.DefaultVersion, "etcd version to drill (tested: "+strings.Join(harness.Supported, ", ")+")")
-	fs.StringVar(&c.versions, "versions", "", "comma-separated etcd versions: run every drill on each (a matrix); overrides --version")
-	fs.StringVar(&c.image, "image", "", "use this local etcd image instead of building one (it must hold etcd, etcdctl and etcdutl in /usr/local/bin)")
-	fs.IntVar(&c.members, "members", 0, "cluster size 1, 3 or 5 (default: the scenario's)")
-	fs.StringVar(&c.tls, "tls", "auto", "client and peer TLS: on, off, or auto (the scenario's default)")
-	fs.StringVar(&c.auth, "auth", "auto", "etcd auth (root user and a workload role): on, off, or auto (the scenario's default)")
-	fs.Int64Var(&c.seed, "seed", 0, "seed for keys and values (default: random, written to the report)")
-	fs.IntVar(&c.writers, "writers", 4, "concurrent writers")
-	fs.Float64Var(&c.rate, "rate", 100, "total writes per second")
-	fs.StringVar(&c.out, "out", "reports/runs", "directory for drill reports")
-	fs.BoolVar(&c.all, "all", false, "run every drill in the catalogue, plus the auth variants of those that have one")
-	fs.BoolVar(&c.keep, "keep-artifacts", false, "save member logs and data dirs of a failed drill in its report directory")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: etcdrill run [flags] [NAME...]\n\nRuns the named drills (default: "+strings.Join(scenarios.Default, " ")+").\n\nFlags:\n")
-		fs.PrintDefaults()
+const runExample = `  etcdrill run                                   # leader-kill and quorum-loss on etcd ` + harness.DefaultVersion + `
+  etcdrill run quorum-loss --version 3.5.35 --tls on --auth on
+  etcdrill run --all --versions 3.5.35,3.6.16,3.7.3 --out reports/runs
+  etcdrill run leader-kill --seed 42 --keep-artifacts -o json`
+
+func newRunCmd(stdout, stderr io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [NAME...]",
+		Short: "Run drills and write a report for each",
+		Long: "Run the named drills (default: " + strings.Join(scenarios.Default, " ") + `), each on a fresh
+containerized etcd cluster, and write report.json, report.md and report.html
+per drill under --out. A summary table (or JSON with -o json) goes to stdout.`,
+		Example: runExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			of, err := outFmt()
+			if err != nil {
+				return err
+			}
+			return f.run(cmd.Context(), args, stdout, stderr, lg, of)
+		},
 	}
-	return fs
+	fl := cmd.Flags()
+	fl.StringVar(&f.version, "version", harness.DefaultVersion, "etcd version to drill (tested: "+strings.Join(harness.Supported, ", ")+")")
+	fl.StringVar(&f.versions, "versions", "", "comma-separated etcd versions: run every drill on each (a matrix); overrides --version")
+	fl.StringVar(&f.image, "image", "", "use this local etcd image instead of building one (etcd, etcdctl, etcdutl in /usr/local/bin)")
+	fl.IntVar(&f.members, "members", 0, "cluster size 1, 3 or 5 (default: the drill's own)")
+	fl.StringVar(&f.tls, "tls", "auto", "client and peer TLS: on, off, or auto (the drill's default)")
+	fl.StringVar(&f.auth, "auth", "auto", "etcd auth (root user and a workload role): on, off, or auto")
+	fl.Int64Var(&f.seed, "seed", 0, "seed for keys and values (default: random, written to the report)")
+	fl.IntVar(&f.writers, "writers", 4, "concurrent writers")
+	fl.Float64Var(&f.rate, "rate", 100, "total writes per second")
+	fl.StringVar(&f.out, "out", "reports/runs", "directory for drill reports")
+	fl.BoolVar(&f.all, "all", false, "run every drill in the catalogue, plus the auth variants of those that have one")
+	fl.BoolVar(&f.keep, "keep-artifacts", false, "save member logs and data dirs of a failed drill in its report directory")
+	return cmd
 }
 
-func (c *runCmd) run(ctx context.Context, args []string, stdout, stderr io.Writer, lg *slog.Logger) error {
-	fs := c.flags(stderr)
-	names, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	} else if err != nil {
-		return usageErr("run: %v", err)
-	}
+func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Writer, lg *slog.Logger, outFmt string) error {
 	var list []*scenarios.Scenario
-	if c.all {
+	if f.all {
 		list = scenarios.All()
 	} else {
 		if len(names) == 0 {
@@ -69,35 +76,43 @@ func (c *runCmd) run(ctx context.Context, args []string, stdout, stderr io.Write
 			list = append(list, s)
 		}
 	}
-	opts := scenarios.Options{Version: c.version, Image: c.image, Members: c.members, Seed: c.seed, OutDir: c.out, KeepArtifacts: c.keep, Logger: lg}
-	opts.Load.Writers, opts.Load.Rate = c.writers, c.rate
-	if opts.TLS, err = onOffAuto("tls", c.tls); err != nil {
+	opts := scenarios.Options{Image: f.image, Members: f.members, Seed: f.seed, OutDir: f.out, KeepArtifacts: f.keep, Logger: lg}
+	opts.Load.Writers, opts.Load.Rate = f.writers, f.rate
+	var err error
+	if opts.TLS, err = onOffAuto("tls", f.tls); err != nil {
 		return err
 	}
-	if opts.Auth, err = onOffAuto("auth", c.auth); err != nil {
+	if opts.Auth, err = onOffAuto("auth", f.auth); err != nil {
 		return err
 	}
-	versions := []string{c.version}
-	if c.versions != "" {
-		versions = strings.Split(c.versions, ",")
+	versions := []string{f.version}
+	if f.versions != "" {
+		versions = strings.Split(f.versions, ",")
 	}
 	for i, v := range versions {
 		versions[i] = strings.TrimSpace(v)
-		if err := preflight(ctx, versions[i], c.image); err != nil {
+		if err := preflight(ctx, versions[i], f.image); err != nil {
 			return err
 		}
 	}
-	var recs []*record.Record
-	var runNames []string
+	matrix := scenarios.Matrix(list, versions, f.all && opts.Auth == nil)
+	prog := newProgress(stderr, len(matrix))
+	if prog.live {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	opts.OnStep = prog.step
+	var rows []summaryRow
 	failed := 0
-	for _, e := range scenarios.Matrix(list, versions, c.all && opts.Auth == nil) {
+	for _, e := range matrix {
 		o := opts
 		o.Version = e.Version
 		if e.Auth != nil {
 			o.Auth = e.Auth
 		}
+		prog.start(e.Name(), e.Version)
 		rec, err := scenarios.Run(ctx, e.Scenario, o)
-		recs, runNames = append(recs, rec), append(runNames, e.Name())
+		prog.done(rec)
+		rows = append(rows, newSummaryRow(e.Name(), rec, scenarios.ReportDir(f.out, rec)))
 		if err != nil || rec.Verdict == record.Fail {
 			failed++
 		}
@@ -105,14 +120,17 @@ func (c *runCmd) run(ctx context.Context, args []string, stdout, stderr io.Write
 			break
 		}
 	}
-	summary(stdout, runNames, recs, c.out)
+	prog.stop()
+	if err := writeSummary(stdout, outFmt, rows); err != nil {
+		return err
+	}
 	if failed > 0 {
-		return &exitError{1, fmt.Errorf("%d of %d drills failed", failed, len(recs))}
+		return &exitError{1, fmt.Errorf("%d of %d drills failed", failed, len(rows))}
 	}
 	return nil
 }
 
-// onOffAuto reads an on|off|auto flag; auto (nil) keeps the scenario's.
+// onOffAuto reads an on|off|auto flag; auto (nil) keeps the drill's own.
 func onOffAuto(name, v string) (*bool, error) {
 	switch v {
 	case "on", "off":
@@ -122,30 +140,6 @@ func onOffAuto(name, v string) (*bool, error) {
 		return nil, nil
 	}
 	return nil, usageErr("--%s %q: want on, off or auto", name, v)
-}
-
-// parseInterspersed parses flags wherever they stand among the positional
-// arguments, as etcdctl and kubectl accept them, and returns the
-// positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var tail []string // after "--", everything is positional
-	for i, a := range args {
-		if a == "--" {
-			args, tail = args[:i], args[i+1:]
-			break
-		}
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return append(pos, tail...), nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 // preflight turns the environment errors every drill would hit into one
@@ -170,20 +164,22 @@ func preflight(ctx context.Context, version, image string) error {
 	return nil
 }
 
-// summary prints one line per drill run: the matrix at a glance.
-func summary(w io.Writer, names []string, recs []*record.Record, out string) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DRILL\tVERSION\tTLS\tVERDICT\tDURATION\tRTO\tRPO\tREASON")
-	for i, r := range recs {
-		rto := "-"
-		if r.Metrics.RTOMillis >= 0 && r.Verdict != record.NotApplicable {
-			rto = (time.Duration(r.Metrics.RTOMillis) * time.Millisecond).String()
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%d\t%s\n", names[i], r.Config.EtcdVersion, r.Config.TLS, strings.ToUpper(string(r.Verdict)),
-			r.End.Sub(r.Start).Round(time.Second), rto, r.Metrics.RPOWrites, r.Reason)
-	}
-	tw.Flush()
-	if out != "" {
-		fmt.Fprintf(w, "reports: %s\n", out)
-	}
+// summaryRow is one drill run in the summary table and in -o json.
+type summaryRow struct {
+	Drill    string         `json:"drill"`
+	Version  string         `json:"etcd_version"`
+	TLS      bool           `json:"tls"`
+	Auth     bool           `json:"auth"`
+	Verdict  record.Verdict `json:"verdict"`
+	Duration float64        `json:"duration_s"`
+	RTOMs    int64          `json:"rto_ms"`
+	RPO      int            `json:"rpo_writes"`
+	Reason   string         `json:"reason,omitempty"`
+	Report   string         `json:"report_dir,omitempty"`
+}
+
+func newSummaryRow(name string, r *record.Record, dir string) summaryRow {
+	return summaryRow{Drill: name, Version: r.Config.EtcdVersion, TLS: r.Config.TLS, Auth: r.Config.Auth, Verdict: r.Verdict,
+		Duration: r.End.Sub(r.Start).Round(time.Millisecond).Seconds(), RTOMs: r.Metrics.RTOMillis, RPO: r.Metrics.RPOWrites,
+		Reason: r.Reason, Report: dir}
 }
