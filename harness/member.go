@@ -32,6 +32,37 @@ type Member struct {
 	mu   sync.Mutex
 	ctr  *testcontainers.DockerContainer
 	spec Spec
+	// image and v override the cluster's for this member (a rolling
+	// upgrade runs members of two versions); zero means the cluster's.
+	image Image
+	v     *Version
+}
+
+// SetVersion makes the member's next Create use img and etcd version v:
+// one step of a rolling upgrade or downgrade. The data volume is kept.
+func (m *Member) SetVersion(img Image, v Version) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.image, m.v = img, &v
+}
+
+// Version is the etcd version the member's container runs (or will).
+func (m *Member) Version() Version {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.v != nil {
+		return *m.v
+	}
+	return m.c.v
+}
+
+func (m *Member) imageTag() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.image.Tag != "" {
+		return m.image.Tag
+	}
+	return m.c.image.Tag
 }
 
 // Name is the member name, also its host name inside the network.
@@ -80,7 +111,7 @@ func (m *Member) ContainerName() string { return m.c.runID + "-" + m.name }
 // from spec, without starting it. A half-created container is kept so
 // that Close removes it.
 func (m *Member) Create(ctx context.Context, spec Spec) error {
-	args, err := Flags(m.c.v, spec)
+	args, err := Flags(m.Version(), spec)
 	if err != nil {
 		return err
 	}
@@ -103,7 +134,7 @@ func (m *Member) Create(ctx context.Context, spec Spec) error {
 	}
 	port := mnet.MustParsePort(strconv.Itoa(clientPort) + "/tcp")
 	req := testcontainers.ContainerRequest{
-		Image:          m.c.image.Tag,
+		Image:          m.imageTag(),
 		Name:           m.ContainerName(),
 		Cmd:            args,
 		Labels:         m.c.labels,

@@ -34,7 +34,7 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 		cf = append(cf, testcontainers.ContainerFile{Reader: bytesReader(body), ContainerFilePath: path, FileMode: 0o600})
 	}
 	req := testcontainers.ContainerRequest{
-		Image:      m.c.image.Tag,
+		Image:      m.imageTag(),
 		Name:       fmt.Sprintf("%s-%s-tool-%d", m.c.runID, m.name, time.Now().UnixNano()%1e6),
 		Entrypoint: []string{"/usr/local/bin/" + args[0]},
 		Cmd:        args[1:],
