@@ -118,7 +118,9 @@ func Voters(ms []Member) (voters, started int) {
 // settings the new member must start with.
 type Added struct {
 	ID, ClusterID uint64
-	Learner       bool
+	// Learner is set when etcdctl says "added as learner", which 3.6 and
+	// later do; 3.5 prints the same line for a learner as for a voter.
+	Learner bool
 	// Name, InitialCluster, AdvertisePeerURLs and State are the values of
 	// ETCD_NAME, ETCD_INITIAL_CLUSTER, ETCD_INITIAL_ADVERTISE_PEER_URLS and
 	// ETCD_INITIAL_CLUSTER_STATE.
@@ -210,4 +212,27 @@ func ParseEndpointHealth(out string) []Health {
 		}
 	}
 	return hs
+}
+
+// noQuorum are the ways etcdctl reports a request that could not commit
+// for want of quorum: its own deadline, or etcd's "request timed out", "no
+// leader" or "leader changed".
+var noQuorum = []string{"deadline exceeded", "timed out", "no leader", "leader changed"}
+
+// NoQuorum reports whether etcdctl output says a request failed for want
+// of quorum, rather than for another reason such as a permission error.
+// It reads the final "Error:" line when there is one.
+func NoQuorum(out string) bool {
+	msg := out
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "Error:") {
+			msg = line
+		}
+	}
+	for _, s := range noQuorum {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
