@@ -21,10 +21,10 @@ import (
 // empty data dir and --initial-cluster-state=existing; it rejoins with a
 // new member ID and the full keyspace.
 var MemberReplace = register(&Scenario{
-	Name:    "member-replace",
-	Summary: "a follower loses its data dir; member remove, member add, start it empty with --initial-cluster-state=existing; it rejoins with a new ID",
-	Seeds:   []string{"002", "004"},
-	Labels:  []string{"fault", "membership"},
+	Name:         "member-replace",
+	Summary:      "a follower loses its data dir; member remove, member add, start it empty with --initial-cluster-state=existing; it rejoins with a new ID",
+	Seeds:        []string{"002", "004"},
+	Labels:       []string{"fault", "membership"},
 	Members:      3,
 	TLS:          true,
 	AlsoWithAuth: true,
