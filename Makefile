@@ -14,7 +14,7 @@ TEST_TIMEOUT  ?= 75m
 # Ryuk (testcontainers' reaper) needs a registry image; etcdrill reaps its own.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build drill test unit bench images lint clean
+.PHONY: all build drill test unit bench images lint clean browser
 
 all: build
 
@@ -42,3 +42,6 @@ lint:
 
 clean:
 	rm -rf bin
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)

@@ -12,19 +12,21 @@ import (
 const (
 	JSONFile     = "report.json"
 	MarkdownFile = "report.md"
+	HTMLFile     = "report.html"
 )
 
 // WriteDir creates dir (mode 0o755) if needed and writes r into it as
-// report.json and report.md. Both are rendered before either is written,
-// and each is written to a temporary file in dir that is synced and then
-// renamed over the old one, so a crash leaves the old report or the new
-// one, never half of one. Writing the same record again is harmless.
+// report.json, report.md and report.html. All three are rendered before
+// any is written, and each is written to a temporary file in dir that is
+// synced and then renamed over the old one, so a crash leaves the old
+// report or the new one, never half of one. Writing the same record again
+// is harmless.
 func WriteDir(dir string, r *record.Record) error {
 	j, err := encodeJSON(r)
 	if err != nil {
 		return err
 	}
-	md, err := renderMarkdown(r)
+	md, page, err := renderBoth(r)
 	if err != nil {
 		return err
 	}
@@ -34,22 +36,44 @@ func WriteDir(dir string, r *record.Record) error {
 	if err := writeFile(dir, JSONFile, j); err != nil {
 		return err
 	}
-	return writeFile(dir, MarkdownFile, md)
+	if err := writeFile(dir, MarkdownFile, md); err != nil {
+		return err
+	}
+	return writeFile(dir, HTMLFile, page)
 }
 
-// Render reads dir/report.json and rewrites dir/report.md from it, the
-// same way WriteDir does. It backs `etcdrill report DIR`, so a report can
-// be re-rendered after the renderer changes without running the drill.
+// Render reads dir/report.json and rewrites dir/report.md and
+// dir/report.html from it, the same way WriteDir does. It backs `etcdrill
+// report DIR`, so a report can be re-rendered after the renderer changes
+// without running the drill.
 func Render(dir string) error {
 	r, err := ReadJSON(filepath.Join(dir, JSONFile))
 	if err != nil {
 		return err
 	}
-	md, err := renderMarkdown(r)
+	return writeRendered(dir, r)
+}
+
+// writeRendered renders r as Markdown and HTML, then writes both into dir.
+func writeRendered(dir string, r *record.Record) error {
+	md, page, err := renderBoth(r)
 	if err != nil {
 		return err
 	}
-	return writeFile(dir, MarkdownFile, md)
+	if err := writeFile(dir, MarkdownFile, md); err != nil {
+		return err
+	}
+	return writeFile(dir, HTMLFile, page)
+}
+
+func renderBoth(r *record.Record) (md, page []byte, err error) {
+	if md, err = renderMarkdown(r); err != nil {
+		return nil, nil, err
+	}
+	if page, err = renderHTML(r); err != nil {
+		return nil, nil, err
+	}
+	return md, page, nil
 }
 
 // writeFile replaces dir/name with data atomically: temporary file in the

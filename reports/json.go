@@ -1,6 +1,9 @@
 // Package reports renders a drill record for the people and programs that
-// read it: report.json for CI and later re-rendering, report.md for the
-// operator and the auditor. It reads the record only; it never runs a drill.
+// read it: report.json for CI and later re-rendering (its fields are
+// described in SCHEMA.md), report.md and the self-contained report.html
+// for the operator and the auditor, and over a directory of runs an
+// index.html and a junit.xml for CI. It reads records only; it never runs
+// a drill.
 package reports
 
 import (

@@ -14,10 +14,11 @@ import (
 	"github.com/etcdrill/etcdrill/record"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*/report.md from report.json")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata (and the browser screenshot)")
 
-// goldenCases are the saved drill records under testdata.
-var goldenCases = []string{"quorum-loss", "leader-kill-fail"}
+// goldenCases are the saved drill records under testdata. quorum-loss and
+// leader-kill-fail are written by hand; the others are real runs.
+var goldenCases = []string{"quorum-loss", "leader-kill-fail", "leader-kill", "leader-kill-step-fail", "v2-data-not-applicable"}
 
 func TestMarkdownGolden(t *testing.T) {
 	for _, name := range goldenCases {
@@ -31,21 +32,26 @@ func TestMarkdownGolden(t *testing.T) {
 			if err := Markdown(&got, r); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join(dir, MarkdownFile)
-			if *update {
-				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./reports -update to create it)", err)
-			}
-			if got.String() != string(want) {
-				t.Errorf("%s differs from the rendered record; run go test ./reports -update and review the diff\n%s",
-					golden, firstDiff(got.String(), string(want)))
-			}
+			golden(t, filepath.Join(dir, MarkdownFile), got.Bytes())
 		})
+	}
+}
+
+// golden compares got with the file at path, rewriting it first under -update.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from the rendered record; run go test ./reports -update and review the diff\n%s",
+			path, firstDiff(string(got), string(want)))
 	}
 }
 
@@ -217,23 +223,32 @@ func TestWriteDirThenRender(t *testing.T) {
 	if err := WriteDir(dir, r); err != nil {
 		t.Fatal(err)
 	}
-	md := filepath.Join(dir, MarkdownFile)
-	first, err := os.ReadFile(md)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(md, []byte("stale"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := Render(dir); err != nil {
-		t.Fatal(err)
-	}
-	second, err := os.ReadFile(md)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(first, second) {
-		t.Errorf("Render wrote a different report.md than WriteDir\n%s", firstDiff(string(second), string(first)))
+	for _, name := range []string{MarkdownFile, HTMLFile} {
+		path := filepath.Join(dir, name)
+		first, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("stale"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := Render(dir); err != nil {
+			t.Fatal(err)
+		}
+		second, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(first, second) {
+			t.Errorf("Render wrote a different %s than WriteDir\n%s", name, firstDiff(string(second), string(first)))
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o644 {
+			t.Errorf("%s mode %v, want 0644", name, perm)
+		}
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -243,15 +258,8 @@ func TestWriteDirThenRender(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{JSONFile, MarkdownFile}; !reflect.DeepEqual(names, want) {
+	if want := []string{HTMLFile, JSONFile, MarkdownFile}; !reflect.DeepEqual(names, want) {
 		t.Errorf("dir holds %v, want %v (no temporary files left)", names, want)
-	}
-	info, err := os.Stat(md)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if perm := info.Mode().Perm(); perm != 0o644 {
-		t.Errorf("report.md mode %v, want 0644", perm)
 	}
 }
 
@@ -264,6 +272,12 @@ func TestRenderErrors(t *testing.T) {
 	}
 	if err := Markdown(&bytes.Buffer{}, nil); err == nil {
 		t.Error("Markdown(nil record) succeeded")
+	}
+	if err := HTML(&bytes.Buffer{}, nil); err == nil {
+		t.Error("HTML(nil record) succeeded")
+	}
+	if err := WriteJUnit(&bytes.Buffer{}, []*record.Record{minimal(), nil}); err == nil {
+		t.Error("WriteJUnit with a nil record succeeded")
 	}
 	if err := WriteJSON(&bytes.Buffer{}, nil); err == nil {
 		t.Error("WriteJSON(nil record) succeeded")
