@@ -288,11 +288,19 @@ func (d *Drill) fillTimeline() {
 	r := d.Record
 	r.Timeline = record.Timeline(ops)
 	r.Events = append([]record.Event(nil), d.events...)
+	var firstFault time.Time
 	for _, s := range r.Steps {
-		switch s.Phase {
-		case record.PhaseFault:
+		if s.Phase == record.PhaseFault {
+			if firstFault.IsZero() {
+				firstFault = s.End
+			}
 			r.Events = append(r.Events, record.Event{T: s.End, Kind: "fault", Text: s.Name})
-		case record.PhaseRecovery:
+		}
+	}
+	// Recovery steps before the fault (a precautionary snapshot save) are
+	// preparation, not recovery: they are not marked on the timeline.
+	for _, s := range r.Steps {
+		if s.Phase == record.PhaseRecovery && !firstFault.IsZero() && !s.Start.Before(firstFault) {
 			r.Events = append(r.Events, record.Event{T: s.Start, Kind: "recovery", Text: s.Name})
 		}
 	}

@@ -82,6 +82,12 @@ func Hashes(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, rev i
 			h.Err = err.Error()
 		} else {
 			h.Revision, h.CompactRevision, h.Hash = resp.HashRevision, resp.CompactRevision, resp.Hash
+			if h.Revision == 0 { // servers that do not fill hash_revision
+				h.Revision = rev
+				if rev == 0 {
+					h.Revision = resp.Header.Revision
+				}
+			}
 		}
 		out = append(out, h)
 	}

@@ -49,7 +49,8 @@ func writeSummary(w io.Writer, format string, rows []summaryRow) error {
 		return err
 	}
 	if len(rows) > 0 && rows[0].Report != "" {
-		fmt.Fprintf(w, "reports: %s\n", strings.TrimSuffix(rows[0].Report, "/"+lastElem(rows[0].Report)))
+		dir := strings.TrimSuffix(rows[0].Report, "/"+lastElem(rows[0].Report))
+		fmt.Fprintf(w, "reports: %s (open %s/index.html; JUnit in %s/junit.xml)\n", dir, dir, dir)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/reports"
 	"github.com/etcdrill/etcdrill/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -121,6 +122,12 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 		}
 	}
 	prog.stop()
+	if f.out != "" {
+		// The index and JUnit cover every run under --out, earlier ones too.
+		if err := reports.RenderAll(f.out); err != nil {
+			lg.Warn("render index", "dir", f.out, "err", err)
+		}
+	}
 	if err := writeSummary(stdout, outFmt, rows); err != nil {
 		return err
 	}
