@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/verify"
 	"github.com/etcdrill/etcdrill/workload"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
 // These specs plant, in a real cluster, the defects the verifiers exist to
@@ -58,7 +60,7 @@ var _ = Describe("verifiers on a live cluster", Label("verify"), func() {
 		Expect(details).To(ContainSubstring("/plant/stray"))
 	})
 
-	It("alarms reports a stuck NOSPACE alarm, and refused writes are ledgered as failed", func(ctx SpecContext) {
+	It("alarms reports a stuck NOSPACE alarm", func(ctx SpecContext) {
 		c := newCluster(ctx, harness.WithQuota(512*1024))
 		cli, err := c.Client()
 		Expect(err).NotTo(HaveOccurred())
@@ -68,11 +70,13 @@ var _ = Describe("verifiers on a live cluster", Label("verify"), func() {
 		val := []byte(strings.Repeat("x", 32*1024))
 		full := false
 		for i := 0; i < 200 && !full; i++ {
-			w, _ := workload.Put(ctx, cli, &l, 3*time.Second, fmt.Sprintf("/fill/%04d", i), val)
-			full = w.Outcome == workload.Failed
+			_, err := workload.Put(ctx, cli, &l, 3*time.Second, fmt.Sprintf("/fill/%04d", i), val)
+			full = errors.Is(err, rpctypes.ErrNoSpace)
 		}
 		Expect(full).To(BeTrue(), "no write was refused with NOSPACE")
-		Expect(l.Counts()[workload.Failed]).To(BeNumerically(">=", 1))
+		// The put that crossed the quota may have been applied: it is not
+		// ledgered as a definite failure.
+		Expect(l.Counts()[workload.Failed]).To(BeZero())
 
 		var alarms record.Check
 		for _, ch := range verify.Cluster(ctx, c, verify.Expected(c)) {

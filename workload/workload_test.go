@@ -20,13 +20,15 @@ func TestClassify(t *testing.T) {
 		want Outcome
 	}{
 		{"nil", nil, Acknowledged},
-		{"no space, client form", rpctypes.ErrNoSpace, Failed},
-		{"no space, grpc form", rpctypes.ErrGRPCNoSpace, Failed},
-		{"no space, wrapped", fmt.Errorf("put: %w", rpctypes.ErrNoSpace), Failed},
+		// etcd applies the put that crosses the quota and still answers
+		// NOSPACE, so NOSPACE proves nothing either way.
+		{"no space, client form", rpctypes.ErrNoSpace, Indeterminate},
+		{"no space, grpc form", rpctypes.ErrGRPCNoSpace, Indeterminate},
+		{"permission denied, wrapped", fmt.Errorf("put: %w", rpctypes.ErrPermissionDenied), Failed},
 		{"permission denied", rpctypes.ErrPermissionDenied, Failed},
 		{"too many requests", rpctypes.ErrTooManyRequests, Failed},
 		{"unauthenticated", status.Error(codes.Unauthenticated, "no token"), Failed},
-		{"no space, wrapped grpc form", fmt.Errorf("put: %w", rpctypes.ErrGRPCNoSpace), Failed},
+		{"too many requests, wrapped grpc form", fmt.Errorf("put: %w", rpctypes.ErrGRPCRequestTooManyRequests), Failed},
 		{"deadline", context.DeadlineExceeded, Indeterminate},
 		{"unavailable", status.Error(codes.Unavailable, "connection refused"), Indeterminate},
 		{"no leader", rpctypes.ErrNoLeader, Indeterminate},

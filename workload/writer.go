@@ -70,8 +70,11 @@ func (c Config) Value(w, seq int) []byte {
 }
 
 // definite are the server errors that prove a write was not applied.
+// "database space exceeded" is not one of them: etcd applies the put that
+// crosses the quota and answers NOSPACE all the same (quotaApplierV3.Put,
+// in 3.5 to 3.7); only puts after the alarm are surely refused, and the
+// client cannot tell which is which.
 var definite = map[string]bool{
-	rpctypes.ErrorDesc(rpctypes.ErrGRPCNoSpace):                true,
 	rpctypes.ErrorDesc(rpctypes.ErrGRPCRequestTooManyRequests): true,
 	rpctypes.ErrorDesc(rpctypes.ErrGRPCRequestTooLarge):        true,
 	rpctypes.ErrorDesc(rpctypes.ErrGRPCPermissionDenied):       true,
