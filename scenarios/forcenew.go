@@ -9,7 +9,6 @@ import (
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
 	"github.com/etcdrill/etcdrill/verify"
-	"github.com/etcdrill/etcdrill/workload"
 )
 
 // ForceNewCluster follows seed 000's last resort: quorum is lost but one
@@ -101,19 +100,12 @@ func forceNew(ctx context.Context, d *Drill) error {
 		if _, err := c.WaitLeader(ctx, m); err != nil {
 			return record.Action{}, err
 		}
-		cli, err := c.Client(m)
+		p, err := probe(ctx, d, "/etcdrill-probe/after-force-new-cluster", m)
 		if err != nil {
-			return record.Action{}, err
+			return p, err
 		}
-		defer cli.Close()
-		var probe workload.Ledger
-		w, err := workload.Put(ctx, cli, &probe, d.timeouts().Request, "/etcdrill-probe/after-force-new-cluster", []byte("accepted"))
-		if err != nil {
-			return record.Action{}, err
-		}
-		d.recoveredAt = w.End
 		e, err := m.Etcdctl(ctx, "member", "list", "--write-out=table")
-		e.Output = fmt.Sprintf("put acknowledged %s after the fault (RTO)\n%s", w.End.Sub(d.faultAt).Round(time.Millisecond), e.Output)
+		e.Output = p.Output + "\n" + e.Output
 		return e, err
 	})
 }

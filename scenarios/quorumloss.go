@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/etcdrill/etcdrill/fault"
+	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
 	"github.com/etcdrill/etcdrill/verify"
@@ -40,17 +41,9 @@ var QuorumLoss = register(&Scenario{
 
 func saveSnapshot(ctx context.Context, d *Drill) error {
 	m := d.Cluster.Members()[0]
-	cli, err := d.Cluster.Client(m)
-	if err != nil {
+	if err := noteClusterID(ctx, d, m); err != nil {
 		return err
 	}
-	defer cli.Close()
-	st, err := d.Cluster.Status(ctx, cli, m)
-	if err != nil {
-		return err
-	}
-	d.clusterBefore = st.Header.ClusterId
-	d.Record.Metrics.ClusterIDBefore = fmt.Sprintf("%x", d.clusterBefore)
 	snap, err := recovery.SaveSnapshot(ctx, d.Log, d.Cluster, m)
 	if err != nil {
 		return err
@@ -92,19 +85,26 @@ func restoreAll(ctx context.Context, d *Drill) error {
 // restored cluster; its acknowledgement ends the outage (RTO).
 func probeWrite(ctx context.Context, d *Drill) error {
 	return d.Log.Do(record.PhaseObserve, "a write is accepted", "", func() (record.Action, error) {
-		cli, err := d.Cluster.Client()
-		if err != nil {
-			return record.Action{}, err
-		}
-		defer cli.Close()
-		var probe workload.Ledger
-		w, err := workload.Put(ctx, cli, &probe, d.timeouts().Request, "/etcdrill-probe/after-restore", []byte("accepted"))
-		if err != nil {
-			return record.Action{}, err
-		}
-		d.recoveredAt = w.End
-		return record.Action{Output: fmt.Sprintf("put acknowledged at revision %d, %s after the fault (RTO)", w.Revision, w.End.Sub(d.faultAt).Round(time.Millisecond))}, nil
+		return probe(ctx, d, "/etcdrill-probe/after-restore")
 	})
+}
+
+// probe puts key (outside the workload prefix, so the ledger check does
+// not see it) through the given members, all when none; its
+// acknowledgement ends the outage and sets the RTO.
+func probe(ctx context.Context, d *Drill, key string, members ...*harness.Member) (record.Action, error) {
+	cli, err := d.Cluster.Client(members...)
+	if err != nil {
+		return record.Action{}, err
+	}
+	defer cli.Close()
+	var l workload.Ledger
+	w, err := workload.Put(ctx, cli, &l, d.timeouts().Request, key, []byte("accepted"))
+	if err != nil {
+		return record.Action{}, err
+	}
+	d.recoveredAt = w.End
+	return record.Action{Output: fmt.Sprintf("put %s acknowledged at revision %d, %s after the fault (RTO)", key, w.Revision, w.End.Sub(d.faultAt).Round(time.Millisecond))}, nil
 }
 
 func verifyRestored(ctx context.Context, d *Drill) error {
