@@ -24,8 +24,12 @@ build:
 drill: build
 	./bin/etcdrill run --version $(ETCD_VERSION) --out $(REPORTS) $(DRILLS)
 
+# Unit tests first (fast, no Docker), then the scenario suite verbosely so
+# the log shows every drill and Ginkgo's "Ran N of M Specs" summary.
 test: browser
-	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /scenarios$$)
+	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
+	  $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./scenarios -args -ginkgo.no-color -ginkgo.succinct
 
 unit:
 	$(GO) test -short -count=1 ./...
