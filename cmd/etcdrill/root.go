@@ -55,6 +55,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newReportCmd(stdout),
 		newImagesCmd(stdout, lg, outFmt),
 		newReapCmd(stdout, lg),
+		newSnapshotCmd(stdout, lg, outFmt),
 		newVersionCmd(stdout, outFmt),
 	)
 	return root

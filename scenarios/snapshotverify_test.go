@@ -1,0 +1,192 @@
+package scenarios_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/etcdrill/etcdrill/harness"
+	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/recovery"
+	"github.com/etcdrill/etcdrill/scenarios"
+	"github.com/etcdrill/etcdrill/verify"
+)
+
+// snapshotVerifyTimeout bounds one spec: a source cluster or a throwaway
+// one, each up in seconds on an idle machine.
+const snapshotVerifyTimeout = 4 * time.Minute
+
+// snapshotSource is what a real cluster left: a saved snapshot, its
+// stopped member's db file, and the keyspace it served.
+type snapshotSource struct {
+	snap, db []byte
+	rev      int64
+	digest   string
+	keys     int
+}
+
+// buildSnapshotSource starts a one-member cluster of version, writes keys
+// (puts, overwrites, a delete), reads its keyspace digest, saves a
+// snapshot, copies member/snap/db out of the stopped member, and tears
+// the cluster down, so only one cluster runs at a time.
+func buildSnapshotSource(ctx context.Context, version string) snapshotSource {
+	c, err := harness.New(ctx, harness.WithVersion(version), harness.WithName("snapshot-source"), harness.WithMembers(1), harness.WithLogger(opts.Logger))
+	DeferCleanup(c.Close)
+	Expect(err).NotTo(HaveOccurred(), "start the source cluster")
+	defer c.Close(ctx)
+	cli, err := c.Client()
+	Expect(err).NotTo(HaveOccurred())
+	defer cli.Close()
+	for i := range 60 {
+		_, err := cli.Put(ctx, fmt.Sprintf("/snapshot-verify/key-%03d", i), fmt.Sprintf("value-%03d-%064x", i, i*7919))
+		Expect(err).NotTo(HaveOccurred())
+	}
+	_, err = cli.Put(ctx, "/snapshot-verify/key-007", "overwritten")
+	Expect(err).NotTo(HaveOccurred())
+	_, err = cli.Delete(ctx, "/snapshot-verify/key-011")
+	Expect(err).NotTo(HaveOccurred())
+	var src snapshotSource
+	kvs, _, err := verify.Keyspace(ctx, cli, "", time.Minute)
+	Expect(err).NotTo(HaveOccurred())
+	src.digest, src.keys = verify.Digest(kvs)
+	m := c.Members()[0]
+	snap, err := recovery.SaveSnapshot(ctx, &record.Log{Logger: opts.Logger}, c, m)
+	Expect(err).NotTo(HaveOccurred(), "snapshot save on %s", m.Name())
+	src.snap, src.rev = snap.Data, snap.Status.Revision
+	Expect(m.Stop(ctx)).To(Succeed(), "stop %s", m.Name())
+	db, err := m.CopyOut(ctx, harness.DataDir+"/member/snap/db")
+	Expect(err).NotTo(HaveOccurred(), "copy member/snap/db out of %s", m.Name())
+	src.db = db
+	return src
+}
+
+// verifyFile writes data to a file and runs VerifySnapshot on it.
+func verifyFile(ctx context.Context, name string, data []byte, o scenarios.SnapshotVerifyOptions) (*record.Record, error) {
+	path := filepath.Join(GinkgoT().TempDir(), name)
+	Expect(os.WriteFile(path, data, 0o600)).To(Succeed())
+	o.Image, o.OutDir, o.Logger = opts.Image, opts.OutDir, opts.Logger
+	if o.Version == "" {
+		o.Version = opts.Version
+	}
+	return scenarios.VerifySnapshot(ctx, path, o)
+}
+
+func checkOf(r *record.Record, name string) record.Check {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return record.Check{Name: name, Summary: "not recorded"}
+}
+
+// expectRefusedOffline: the exit-1 class, decided before any container.
+func expectRefusedOffline(rec *record.Record, err error, says string) {
+	Expect(err).To(HaveOccurred())
+	Expect(errors.Is(err, recovery.ErrBadInput)).To(BeFalse(), "a damaged snapshot is not bad input")
+	Expect(rec).NotTo(BeNil())
+	Expect(rec.Verdict).To(Equal(record.Fail))
+	Expect(rec.Config.Image).To(BeEmpty(), "no cluster may start for a refused file")
+	c := checkOf(rec, "snapshot-integrity")
+	Expect(c.Verdict).To(Equal(record.Fail), c.Summary)
+	Expect(rec.Reason).To(ContainSubstring(says))
+}
+
+var _ = Describe("snapshot verify", Ordered, Label("snapshot", "restore"), func() {
+	var src snapshotSource
+
+	BeforeAll(func(ctx SpecContext) {
+		By("building a snapshot and a db file from a live etcd " + opts.Version + " cluster")
+		src = buildSnapshotSource(ctx, opts.Version)
+	}, NodeTimeout(snapshotVerifyTimeout))
+
+	It("serves a valid snapshot with the keyspace digest of the cluster it came from", func(ctx SpecContext) {
+		rec, err := verifyFile(ctx, "snapshot.db", src.snap, scenarios.SnapshotVerifyOptions{Members: 3})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rec.Verdict).To(Equal(record.Pass), rec.Reason)
+		Expect(rec.Metrics.Digest).To(Equal(src.digest), "digest of the restored keyspace")
+		Expect(rec.Metrics.KeyCount).To(Equal(src.keys))
+		Expect(rec.Metrics.SnapshotRevision).To(Equal(src.rev))
+		for _, name := range []string{"etcdutl-status", "served", "key-count", "revision", "health", "hashkv"} {
+			Expect(checkOf(rec, name).Verdict).To(Equal(record.Pass), "%s: %s", name, checkOf(rec, name).Summary)
+		}
+	}, SpecTimeout(snapshotVerifyTimeout))
+
+	It("with --bump-revision --mark-compacted: the revision moves on and old revisions read and watch as compacted", func(ctx SpecContext) {
+		rec, err := verifyFile(ctx, "snapshot.db", src.snap, scenarios.SnapshotVerifyOptions{Members: 1, BumpRevision: 1000, MarkCompacted: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rec.Verdict).To(Equal(record.Pass), rec.Reason)
+		for _, name := range []string{"revision", "compacted-read", "compacted-watch"} {
+			Expect(checkOf(rec, name).Verdict).To(Equal(record.Pass), "%s: %s", name, checkOf(rec, name).Summary)
+		}
+		Expect(rec.Metrics.Digest).To(Equal(src.digest))
+	}, SpecTimeout(snapshotVerifyTimeout))
+
+	It("refuses a copied db file without --skip-hash-check and serves it with the flag", func(ctx SpecContext) {
+		By("without --skip-hash-check")
+		rec, err := verifyFile(ctx, "db", src.db, scenarios.SnapshotVerifyOptions{Members: 1})
+		expectRefusedOffline(rec, err, "--skip-hash-check")
+		By("with --skip-hash-check")
+		rec, err = verifyFile(ctx, "db", src.db, scenarios.SnapshotVerifyOptions{Members: 1, SkipHashCheck: true})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rec.Verdict).To(Equal(record.Pass), rec.Reason)
+		Expect(rec.Metrics.Digest).To(Equal(src.digest))
+	}, SpecTimeout(snapshotVerifyTimeout))
+
+	It("refuses a snapshot with one flipped byte before starting anything, though the file still reads", func(ctx SpecContext) {
+		at := bytes.Index(src.snap, []byte("value-030-"))
+		Expect(at).To(BeNumerically(">", 0), "a stored value to flip")
+		flipped := bytes.Clone(src.snap)
+		flipped[at+12] ^= 0x01
+		rec, err := verifyFile(ctx, "flipped.db", flipped, scenarios.SnapshotVerifyOptions{SkipHashCheck: true})
+		expectRefusedOffline(rec, err, "sha256 mismatch")
+		Expect(checkOf(rec, "snapshot-status").Verdict).To(Equal(record.Pass), "the file still reads: only the hash tells")
+	}, SpecTimeout(snapshotVerifyTimeout))
+
+	It("refuses a truncated snapshot and says it is truncated", func(ctx SpecContext) {
+		rec, err := verifyFile(ctx, "truncated.db", src.snap[:len(src.snap)*2/3], scenarios.SnapshotVerifyOptions{})
+		expectRefusedOffline(rec, err, "truncated")
+	}, SpecTimeout(snapshotVerifyTimeout))
+
+	It("reports bad input, starting nothing: a missing, an empty and a non-snapshot file", func(ctx SpecContext) {
+		for name, data := range map[string][]byte{"empty.db": nil, "text.db": []byte("etcd snapshot? no\n")} {
+			rec, err := verifyFile(ctx, name, data, scenarios.SnapshotVerifyOptions{})
+			Expect(errors.Is(err, recovery.ErrBadInput)).To(BeTrue(), "%s: %v", name, err)
+			Expect(rec).To(BeNil(), name)
+		}
+		rec, err := scenarios.VerifySnapshot(ctx, filepath.Join(GinkgoT().TempDir(), "missing.db"), scenarios.SnapshotVerifyOptions{})
+		Expect(errors.Is(err, recovery.ErrBadInput) && errors.Is(err, os.ErrNotExist)).To(BeTrue(), "missing: %v", err)
+		Expect(rec).To(BeNil())
+	})
+
+	It("reports the server's reason when the version cannot serve the snapshot: 3.7.3 on 3.6.16", func(ctx SpecContext) {
+		dc, err := harness.Docker(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		defer dc.Close()
+		for _, v := range []string{"3.7.3", "3.6.16"} {
+			if _, err := dc.ImageInspect(ctx, "etcdrill/etcd:v"+v); err != nil {
+				Skip(fmt.Sprintf("the etcd %s image is not built (etcdrill images --version %s): %v", v, v, err))
+			}
+		}
+		By("taking a snapshot on etcd 3.7.3")
+		newer := buildSnapshotSource(ctx, "3.7.3")
+		By("verifying it on etcd 3.6.16")
+		rec, err := verifyFile(ctx, "snapshot-3.7.3.db", newer.snap, scenarios.SnapshotVerifyOptions{Version: "3.6.16", Members: 1})
+		Expect(err).To(HaveOccurred())
+		Expect(rec).NotTo(BeNil())
+		Expect(rec.Verdict).To(Equal(record.Fail))
+		Expect(checkOf(rec, "snapshot-integrity").Verdict).To(Equal(record.Pass), "the file itself is intact")
+		Expect(checkOf(rec, "snapshot-status").Summary).To(ContainSubstring("newer than etcd 3.6.16"))
+		served := checkOf(rec, "served")
+		Expect(served.Verdict).To(Equal(record.Fail))
+		Expect(served.Summary).To(ContainSubstring(`version "3.7.0" is not supported`), "the reason from the member's log")
+		Expect(rec.End.Sub(rec.Start)).To(BeNumerically("<", time.Minute), "a member that exits ends the wait")
+	}, SpecTimeout(2*snapshotVerifyTimeout))
+})
