@@ -12,7 +12,7 @@ import (
 // member's host. It does not wait for the member to be healthy.
 func StartMember(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, spec harness.Spec, title string) error {
 	return log.Do(record.PhaseRecovery, title, m.Name(), func() (record.Action, error) {
-		args, err := harness.Flags(c.Version(), spec)
+		args, err := harness.Flags(m.Version(), spec) // a member may run another version mid-upgrade
 		a := record.Action{Command: "etcd " + harness.ShellJoin(args)}
 		if err != nil {
 			return a, err

@@ -57,6 +57,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newReapCmd(stdout, lg),
 		newSnapshotCmd(stdout, lg, outFmt),
 		newVersionCmd(stdout, outFmt),
+		newUpgradeCmd(stdout, lg, outFmt),
 	)
 	return root
 }

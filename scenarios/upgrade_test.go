@@ -1,0 +1,122 @@
+package scenarios_test
+
+import (
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/etcdrill/etcdrill/harness"
+	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/scenarios"
+	"github.com/etcdrill/etcdrill/upgrade"
+)
+
+// upgradeTimeout bounds one upgrade check: two clusters, one after the
+// other, and a rolling upgrade in between.
+const upgradeTimeout = 8 * time.Minute
+
+var _ = Describe("upgrade-check", Label("upgrade"), func() {
+	check := func(ctx context.Context, o scenarios.UpgradeOptions) (*scenarios.UpgradeResult, error) {
+		o.OutDir, o.Logger = opts.OutDir, opts.Logger
+		return scenarios.UpgradeCheck(ctx, o)
+	}
+	blockers := func(res *scenarios.UpgradeResult) []string {
+		var ids []string
+		for _, f := range upgrade.Filter(res.Findings, upgrade.Blocker) {
+			ids = append(ids, f.ID)
+		}
+		return ids
+	}
+	checkPassed := func(r *record.Record, name string) {
+		for _, c := range r.Checks {
+			if c.Name == name {
+				Expect(c.Verdict).To(Equal(record.Pass), "%s: %s", name, c.Summary)
+				return
+			}
+		}
+		Fail("no check " + name)
+	}
+
+	for _, tc := range []struct{ from, to, cluster string }{
+		{"3.5.35", "3.6.16", "3.6.0"},
+		{"3.6.16", "3.7.3", "3.7.0"},
+	} {
+		It("rolls "+tc.from+" to "+tc.to+" member by member under load and restores an "+tc.from+" snapshot on "+tc.to, func(ctx SpecContext) {
+			By("checking the gates, then upgrading every member and checking the cluster after each")
+			res, err := check(ctx, scenarios.UpgradeOptions{From: tc.from, To: tc.to})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Safe).To(BeTrue(), res.Reason)
+			Expect(res.Members).To(HaveLen(3))
+			for _, m := range res.Members {
+				Expect(m.Server).To(Equal(tc.to), "member %s", m.Name)
+			}
+			Expect(res.Members[2].WasLeader).To(BeTrue(), "the leader goes last")
+			By("the cluster version ends at " + tc.cluster)
+			Expect(res.ClusterVersion).To(Equal(tc.cluster))
+			for _, name := range []string{"hashkv", "key-integrity", "cluster-version", "fallback-restore", "verdict"} {
+				checkPassed(res.Record, name)
+			}
+			Expect(res.Fallback).To(HavePrefix("rehearsed"))
+		}, SpecTimeout(upgradeTimeout))
+	}
+
+	It("refuses 3.5.19 → 3.6.16 before anything runs (etcd issue 19557)", func(ctx SpecContext) {
+		res, err := check(ctx, scenarios.UpgradeOptions{From: "3.5.19", To: "3.6.16"})
+		Expect(err).To(MatchError(scenarios.ErrUpgradeBlocked))
+		Expect(res.Safe).To(BeFalse())
+		Expect(blockers(res)).To(Equal([]string{"min-patch"}))
+		Expect(res.Record.RunID).To(BeEmpty(), "no cluster was started")
+		Expect(res.Record.Steps).To(HaveLen(1), "only the gate step ran")
+		Expect(res.Record.Verdict).To(Equal(record.Fail))
+	}, SpecTimeout(time.Minute))
+
+	It("refuses 3.5 with v2 content → 3.6 at the first member, and the cluster stays whole on 3.5", func(ctx SpecContext) {
+		res, err := check(ctx, scenarios.UpgradeOptions{From: "3.5.35", To: "3.6.16", V2: true})
+		Expect(err).To(MatchError(scenarios.ErrUpgradeBlocked))
+		Expect(blockers(res)).To(Equal([]string{"v2-content"}))
+		Expect(res.Members).To(BeEmpty(), "no member was moved to 3.6")
+		By("the refused member went back on 3.5 and every check still passes")
+		for _, name := range []string{"health", "leader", "hashkv", "key-integrity"} {
+			checkPassed(res.Record, name)
+		}
+		Expect(res.ClusterVersion).To(Equal("3.5.0"))
+	}, SpecTimeout(upgradeTimeout))
+
+	It("finds v2 content in a production data dir tarball before any member is replaced", func(ctx SpecContext) {
+		By("making a 3.5 data dir that holds a v2 key")
+		tarball := v2DataDir(ctx, filepath.Join(GinkgoT().TempDir(), "member-data.tar.gz"))
+		res, err := check(ctx, scenarios.UpgradeOptions{From: "3.5.35", To: "3.6.16", DataDir: tarball})
+		Expect(err).To(MatchError(scenarios.ErrUpgradeBlocked))
+		Expect(blockers(res)).To(Equal([]string{"v2-content"}))
+		Expect(res.Findings).To(ContainElement(HaveField("ID", "data-dir-version")))
+		Expect(res.Members).To(BeEmpty())
+	}, SpecTimeout(upgradeTimeout))
+})
+
+// v2DataDir writes a v2 key into a one-member 3.5.35 cluster, stops it,
+// and saves its data dir as a tar.gz at path, as an operator would copy
+// one off a production member.
+func v2DataDir(ctx context.Context, path string) string {
+	c, err := harness.New(ctx, harness.WithVersion("3.5.35"), harness.WithName("upgrade-datadir"), harness.WithMembers(1), harness.WithV2(), harness.WithLogger(opts.Logger))
+	DeferCleanup(c.Close)
+	Expect(err).NotTo(HaveOccurred())
+	kapi, err := c.KeysV2()
+	Expect(err).NotTo(HaveOccurred())
+	_, err = kapi.Set(ctx, "/legacy/v2-key", "v2 value", nil)
+	Expect(err).NotTo(HaveOccurred())
+	m := c.Members()[0]
+	Expect(m.Stop(ctx)).To(Succeed())
+	f, err := os.Create(path)
+	Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	zw := gzip.NewWriter(f)
+	Expect(m.ArchiveDataDir(ctx, zw)).To(Succeed())
+	Expect(zw.Close()).To(Succeed())
+	Expect(c.Close(ctx)).To(Succeed(), "one cluster at a time: this one goes before the check starts its own")
+	return path
+}
