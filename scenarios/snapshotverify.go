@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
@@ -250,13 +249,8 @@ func (s *snapVerify) startCluster(ctx context.Context) error {
 		if err != nil {
 			return record.Action{}, err
 		}
-		var cmds []string
-		for _, m := range c.Members() {
-			args, _ := harness.Flags(c.Version(), m.Spec())
-			cmds = append(cmds, "# on "+m.Name()+"\netcd "+harness.ShellJoin(args))
-		}
 		e, err := endpointStatus(ctx, c, c.Members()[0])
-		e.Command = strings.Join(cmds, "\n") + "\n" + e.Command
+		e.Command = etcdCommands(c) + "\n" + e.Command
 		return e, err
 	})
 }

@@ -27,13 +27,8 @@ func startCluster(ctx context.Context, d *Drill) error {
 		if err != nil {
 			return record.Action{}, err
 		}
-		var cmds []string
-		for _, m := range c.Members() {
-			args, _ := harness.Flags(c.Version(), m.Spec())
-			cmds = append(cmds, "# on "+m.Name()+"\netcd "+harness.ShellJoin(args))
-		}
 		e, err := endpointStatus(ctx, c, c.Members()[0])
-		e.Command = strings.Join(cmds, "\n") + "\n# then, on " + c.Members()[0].Name() + "\n" + e.Command
+		e.Command = etcdCommands(c) + "\n# then, on " + c.Members()[0].Name() + "\n" + e.Command
 		return e, err
 	})
 	if err != nil || !d.Record.Config.Auth {
@@ -134,4 +129,15 @@ func verifyAll(ctx context.Context, d *Drill) error {
 		return fmt.Errorf("checks failed: %s", strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// etcdCommands renders the etcd command line of every member, each under
+// a "# on mN" line, as the operator starts them on their hosts.
+func etcdCommands(c *harness.Cluster) string {
+	var cmds []string
+	for _, m := range c.Members() {
+		args, _ := harness.Flags(m.Version(), m.Spec())
+		cmds = append(cmds, "# on "+m.Name()+"\netcd "+harness.ShellJoin(args))
+	}
+	return strings.Join(cmds, "\n")
 }

@@ -91,7 +91,7 @@ func (u *upgradeRun) checkV2Store(ctx context.Context, m *harness.Member, spec h
 		return err
 	}
 	u.addFindings([]upgrade.Finding{upgrade.V2Content(m.Name(), found, u.to)})
-	if err := u.startOn(ctx, m, spec, fmt.Sprintf("put %s back on %s, unchanged", m.Name(), u.from)); err != nil {
+	if err := recovery.StartMember(ctx, u.d.Log, u.d.Cluster, m, spec, fmt.Sprintf("put %s back on %s, unchanged", m.Name(), u.from)); err != nil {
 		return err
 	}
 	if err := u.d.Log.Do(record.PhaseObserve, "wait until the cluster is ready again", m.Name(), func() (record.Action, error) {

@@ -194,7 +194,7 @@ func (u *upgradeRun) replace(ctx context.Context, m *harness.Member, h hop) (Mem
 	}
 	m.SetVersion(h.img, h.to)
 	spec.EnableV2 = spec.EnableV2 && h.to.HasV2()
-	if err := u.startOn(ctx, m, spec, fmt.Sprintf("start etcd %s on %s", h.to, m.Name())); err != nil {
+	if err := recovery.StartMember(ctx, u.d.Log, u.d.Cluster, m, spec, fmt.Sprintf("start etcd %s on %s", h.to, m.Name())); err != nil {
 		return mu, err
 	}
 	err := log.Do(record.PhaseObserve, fmt.Sprintf("wait until the cluster is ready with %s on %s", m.Name(), h.to), m.Name(), func() (record.Action, error) {
@@ -215,24 +215,6 @@ func (u *upgradeRun) replace(ctx context.Context, m *harness.Member, h hop) (Mem
 	}
 	u.d.event("upgrade", fmt.Sprintf("%s on %s; cluster version %s", m.Name(), mu.Server, mu.Cluster))
 	return mu, u.checkStep(ctx, mu, h.to)
-}
-
-// startOn creates m's container from spec on the member's own version
-// and starts it, recorded with the etcd command line of that version.
-// (recovery.StartMember records the cluster's version, which a rolling
-// upgrade has left behind.)
-func (u *upgradeRun) startOn(ctx context.Context, m *harness.Member, spec harness.Spec, title string) error {
-	return u.d.Log.Do(record.PhaseRecovery, title, m.Name(), func() (record.Action, error) {
-		args, err := harness.Flags(m.Version(), spec)
-		a := record.Action{Command: "etcd " + harness.ShellJoin(args)}
-		if err != nil {
-			return a, err
-		}
-		if err := m.Create(ctx, spec); err != nil {
-			return a, err
-		}
-		return a, m.Start(ctx)
-	})
 }
 
 // readVersions records GET /version of every member as one step.
