@@ -1,17 +1,13 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // Status asks one member for `endpoint status` through its own endpoint,
 // bounded by the request timeout.
@@ -106,17 +102,26 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.ClusterReady)
 	defer cancel()
+	var rcli *clientv3.Client // the reading client: cli, or root's when auth is on
+	defer func() {
+		if rcli != nil && rcli != cli {
+			rcli.Close()
+		}
+	}()
 	err = Poll(ctx, 250*time.Millisecond, func(ctx context.Context) error {
 		if _, err := c.leader(ctx, cli, members); err != nil {
 			return err
 		}
-		// A linearizable read through the leader; with auth on, as root.
-		rcli := cli
-		if c.Root() != nil {
-			if rcli, err = c.Client(members...); err != nil {
-				return err
+		// A linearizable read through the leader; with auth on, as root,
+		// dialed once the members agree on a leader and kept for retries.
+		if rcli == nil {
+			rc, err := cli, error(nil)
+			if c.Root() != nil {
+				if rc, err = c.Client(members...); err != nil {
+					return err
+				}
 			}
-			defer rcli.Close()
+			rcli = rc
 		}
 		rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.Request)
 		defer cancel()

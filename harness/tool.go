@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 	}
 	var cf []testcontainers.ContainerFile
 	for path, body := range files {
-		cf = append(cf, testcontainers.ContainerFile{Reader: bytesReader(body), ContainerFilePath: path, FileMode: 0o600})
+		cf = append(cf, testcontainers.ContainerFile{Reader: bytes.NewReader(body), ContainerFilePath: path, FileMode: 0o600})
 	}
 	req := testcontainers.ContainerRequest{
 		Image:      m.imageTag(),

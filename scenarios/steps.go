@@ -71,13 +71,7 @@ func (d *Drill) waitAcks(ctx context.Context, since time.Time, n int) (int, erro
 	defer cancel()
 	got := 0
 	err := harness.Poll(ctx, 50*time.Millisecond, func(context.Context) error {
-		got = 0
-		for _, w := range d.Ledger.Writes() {
-			if w.Outcome == workload.Acknowledged && !w.Start.Before(since) {
-				got++
-			}
-		}
-		if got < n {
+		if got = d.Ledger.AckedSince(since); got < n {
 			return fmt.Errorf("%d of %d writes acknowledged", got, n)
 		}
 		return nil

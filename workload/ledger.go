@@ -74,6 +74,20 @@ func (l *Ledger) Counts() map[Outcome]int {
 	return c
 }
 
+// AckedSince counts acknowledged writes that started at or after t,
+// without copying the ledger (waits call it every few milliseconds).
+func (l *Ledger) AckedSince(t time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, w := range l.writes {
+		if w.Outcome == Acknowledged && !w.Start.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
 // FirstAckAfter returns the end time of the first acknowledged write that
 // started at or after t, and false when there is none. Drills use it for RTO.
 func (l *Ledger) FirstAckAfter(t time.Time) (time.Time, bool) {

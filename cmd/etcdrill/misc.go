@@ -32,7 +32,7 @@ func table(w io.Writer, header string, rows [][]string) error {
 	return tw.Flush()
 }
 
-func writeSummary(w io.Writer, format string, rows []summaryRow) error {
+func writeSummary(w io.Writer, format string, rows []summaryRow, outDir string) error {
 	if format == "json" {
 		return writeJSON(w, rows)
 	}
@@ -48,14 +48,11 @@ func writeSummary(w io.Writer, format string, rows []summaryRow) error {
 	if err := table(w, "DRILL\tVERSION\tTLS\tVERDICT\tDURATION\tRTO\tRPO\tREASON", out); err != nil {
 		return err
 	}
-	if len(rows) > 0 && rows[0].Report != "" {
-		dir := strings.TrimSuffix(rows[0].Report, "/"+lastElem(rows[0].Report))
-		fmt.Fprintf(w, "reports: %s (open %s/index.html; JUnit in %s/junit.xml)\n", dir, dir, dir)
+	if outDir != "" {
+		fmt.Fprintf(w, "reports: %s (open %s/index.html; JUnit in %s/junit.xml)\n", outDir, outDir, outDir)
 	}
 	return nil
 }
-
-func lastElem(p string) string { return p[strings.LastIndex(p, "/")+1:] }
 
 func newListCmd(w io.Writer, outFmt func() (string, error)) *cobra.Command {
 	return &cobra.Command{

@@ -73,5 +73,3 @@ func (p *progress) done(r *record.Record) {
 	}
 	fmt.Fprintln(p.w, line)
 }
-
-func (p *progress) stop() {}

@@ -121,14 +121,13 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 			break
 		}
 	}
-	prog.stop()
 	if f.out != "" {
 		// The index and JUnit cover every run under --out, earlier ones too.
 		if err := reports.RenderAll(f.out); err != nil {
 			lg.Warn("render index", "dir", f.out, "err", err)
 		}
 	}
-	if err := writeSummary(stdout, outFmt, rows); err != nil {
+	if err := writeSummary(stdout, outFmt, rows, f.out); err != nil {
 		return err
 	}
 	if failed > 0 {
