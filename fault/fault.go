@@ -1,12 +1,13 @@
-// Package fault injects the failures drills recover from. A fault picks
-// its members with a Target, records what it did as drill steps, and
-// returns an Undo (nil when the damage is permanent).
+// Package fault holds every way a drill breaks a cluster. A fault acts on
+// the members its Target picks, says before anything starts whether it
+// can apply to a cluster (Available), records what it did as drill steps
+// with the command an operator would type, and returns an Undo when the
+// damage can be reversed.
 package fault
 
 import (
 	"context"
-	"fmt"
-	"sort"
+	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
@@ -15,131 +16,34 @@ import (
 // Undo reverses a fault; nil means the fault cannot be undone.
 type Undo func(ctx context.Context) error
 
+// Env is what a fault may depend on to apply, known before any container
+// starts.
+type Env struct {
+	Members int
+	Version harness.Version
+}
+
+// Injection is what one injection did.
+type Injection struct {
+	// Victims are the members the fault acted on, in the order it acted.
+	Victims []*harness.Member
+	// Undo reverses the fault; nil when it cannot be undone.
+	Undo Undo
+	// At is when the outage began: once the damage was confirmed, so a
+	// request that slipped in before is not counted as a recovery. Zero
+	// for a fault that costs no availability by itself (a damaged file, a
+	// member added by mistake).
+	At time.Time
+}
+
 // Fault is one kind of failure.
 type Fault interface {
+	// Name is short and stable, for listings and labels: "kill-leader".
 	Name() string
-	Inject(ctx context.Context, c *harness.Cluster, log *record.Log) ([]*harness.Member, Undo, error)
-}
-
-// Target picks the members a fault acts on.
-type Target interface {
-	Name() string
-	Pick(ctx context.Context, c *harness.Cluster) ([]*harness.Member, error)
-}
-
-type target struct {
-	name string
-	pick func(ctx context.Context, c *harness.Cluster) ([]*harness.Member, error)
-}
-
-func (t target) Name() string { return t.name }
-func (t target) Pick(ctx context.Context, c *harness.Cluster) ([]*harness.Member, error) {
-	return t.pick(ctx, c)
-}
-
-// Leader targets the current leader.
-func Leader() Target {
-	return target{"leader", func(ctx context.Context, c *harness.Cluster) ([]*harness.Member, error) {
-		l, err := c.WaitLeader(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return []*harness.Member{l}, nil
-	}}
-}
-
-// Majority targets a quorum's worth of members, ⌊n/2⌋+1, so the rest can
-// no longer make progress. It takes the leader first, then followers in
-// name order, so the survivors are always followers.
-func Majority() Target {
-	return target{"majority", func(ctx context.Context, c *harness.Cluster) ([]*harness.Member, error) {
-		l, err := c.WaitLeader(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return PickMajority(c.Members(), l), nil
-	}}
-}
-
-// PickMajority returns ⌊n/2⌋+1 of members: leader first (when non-nil),
-// then the others in name order from the end, so m1 survives longest.
-func PickMajority(members []*harness.Member, leader *harness.Member) []*harness.Member {
-	need := len(members)/2 + 1
-	rest := make([]*harness.Member, 0, len(members))
-	var out []*harness.Member
-	for _, m := range members {
-		if m == leader {
-			out = append(out, m)
-		} else {
-			rest = append(rest, m)
-		}
-	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i].Name() > rest[j].Name() })
-	for _, m := range rest {
-		if len(out) == need {
-			break
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// Kill SIGKILLs the target's members; Undo starts them again with their
-// data intact.
-func Kill(t Target) Fault { return kill{t} }
-
-type kill struct{ t Target }
-
-func (k kill) Name() string { return "kill-" + k.t.Name() }
-
-func (k kill) Inject(ctx context.Context, c *harness.Cluster, log *record.Log) ([]*harness.Member, Undo, error) {
-	ms, err := k.t.Pick(ctx, c)
-	if err != nil {
-		return nil, nil, fmt.Errorf("pick %s: %w", k.t.Name(), err)
-	}
-	for _, m := range ms {
-		if err := log.Do(record.PhaseFault, "SIGKILL etcd on "+m.Name(), m.Name(), func() (record.Action, error) {
-			return record.Action{Command: "docker kill --signal=KILL " + m.ContainerName()}, m.Kill(ctx)
-		}); err != nil {
-			return ms, nil, err
-		}
-	}
-	undo := func(ctx context.Context) error {
-		for _, m := range ms {
-			if err := log.Do(record.PhaseRecovery, "start etcd on "+m.Name(), m.Name(), func() (record.Action, error) {
-				return record.Action{Command: "docker start " + m.ContainerName()}, m.Start(ctx)
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return ms, undo, nil
-}
-
-// Destroy SIGKILLs the target's members and deletes their data dirs: the
-// machines are lost for good. There is no Undo.
-func Destroy(t Target) Fault { return destroy{t} }
-
-type destroy struct{ t Target }
-
-func (d destroy) Name() string { return "destroy-" + d.t.Name() }
-
-func (d destroy) Inject(ctx context.Context, c *harness.Cluster, log *record.Log) ([]*harness.Member, Undo, error) {
-	ms, err := d.t.Pick(ctx, c)
-	if err != nil {
-		return nil, nil, fmt.Errorf("pick %s: %w", d.t.Name(), err)
-	}
-	for _, m := range ms {
-		if err := log.Do(record.PhaseFault, "lose "+m.Name()+" and its data dir", m.Name(), func() (record.Action, error) {
-			a := record.Action{Command: fmt.Sprintf("docker kill --signal=KILL %[1]s && docker rm %[1]s && docker volume rm %[1]s-data  # rm -rf %[2]s", m.ContainerName(), harness.DataDir)}
-			if err := m.Kill(ctx); err != nil {
-				return a, err
-			}
-			return a, m.Wipe(ctx)
-		}); err != nil {
-			return ms, nil, err
-		}
-	}
-	return ms, nil, nil
+	// Target is what the fault acts on.
+	Target() Target
+	// Available says why the fault cannot apply to env, or nil.
+	Available(env Env) error
+	// Inject breaks c, recording each action in log.
+	Inject(ctx context.Context, c *harness.Cluster, log *record.Log) (Injection, error)
 }

@@ -82,3 +82,40 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 	}
 	return e, nil
 }
+
+// CopyOutOffline reads path from the member's data volume while etcd is
+// not running there (its container may be gone): a one-off container
+// that mounts the volume is created, never started, and copied from, as
+// `docker cp` from a stopped container does.
+func (m *Member) CopyOutOffline(ctx context.Context, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	defer cancel()
+	req := testcontainers.ContainerRequest{
+		Image:      m.imageTag(),
+		Name:       fmt.Sprintf("%s-%s-copy-%d", m.c.runID, m.name, time.Now().UnixNano()%1e6),
+		Entrypoint: []string{"/usr/local/bin/etcdutl"},
+		Labels:     m.c.labels,
+		HostConfigModifier: func(hc *container.HostConfig) {
+			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
+		},
+	}
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req})
+	defer func() {
+		if ctr != nil {
+			testcontainers.TerminateContainer(ctr, testcontainers.StopContext(context.WithoutCancel(ctx)))
+		}
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("copy %s from %s's data dir: %w", path, m.name, err)
+	}
+	rc, err := ctr.CopyFileFromContainer(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("copy %s from %s's data dir: %w", path, m.name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("copy %s from %s's data dir: %w", path, m.name, err)
+	}
+	return b, nil
+}

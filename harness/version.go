@@ -45,6 +45,16 @@ func ParseVersion(s string) (Version, error) {
 	return v, nil
 }
 
+// MustVersion is ParseVersion for versions written in code; it panics on
+// a bad one.
+func MustVersion(s string) Version {
+	v, err := ParseVersion(s)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
 
 // AtLeast reports whether v is minor.patch or later within major 3.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 )
@@ -19,6 +21,47 @@ type Action struct {
 // ErrNotRefused is returned by Log.Refused when the action it expected to
 // fail succeeded.
 var ErrNotRefused = errors.New("expected a refusal, but it succeeded")
+
+// ErrOtherReason is returned by Log.Refused when the action failed, but
+// not for the reason the step exists to show: an exec, TLS or auth error
+// proves nothing about the fault.
+var ErrOtherReason = errors.New("refused for another reason")
+
+// ErrPanic marks a step whose code panicked; the panic is recorded as the
+// step's failure instead of ending the process.
+var ErrPanic = errors.New("panic")
+
+// Refusal is the reason a refused step must give. A refusal proves the
+// fault only when its error or output says one of Says.
+type Refusal struct {
+	// Reason names the refusal in words, for reports: "no quorum".
+	Reason string
+	// Says are the texts, any one of which proves the reason.
+	Says []string
+}
+
+// Match returns the line of out that proves the refusal, trimmed, or ""
+// when none does. etcdctl and etcdutl print their error last, on a line
+// with "Error:", after log lines that may quote other errors (a retried
+// deadline before a permission error), so when out has such a line only
+// the last one counts; otherwise any line may prove it, the last first.
+func (r Refusal) Match(out string) string {
+	lines := strings.Split(out, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "Error:") {
+			lines = lines[i : i+1]
+			break
+		}
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		for _, s := range r.Says {
+			if s != "" && strings.Contains(lines[i], s) {
+				return strings.TrimSpace(lines[i])
+			}
+		}
+	}
+	return ""
+}
 
 // Log collects a drill's steps in the order they ran. It is safe for
 // concurrent use; the zero value logs nowhere but still records.
@@ -48,19 +91,29 @@ func (l *Log) Do(phase Phase, name, member string, fn func() (Action, error)) er
 	return err
 }
 
-// Refused runs fn as a step that must fail, such as a write while quorum
-// is lost: the step passes as an expected failure when fn returns an
-// error, and fails with ErrNotRefused when fn succeeds.
-func (l *Log) Refused(phase Phase, name, member string, fn func() (Action, error)) error {
+// Refused runs fn as a step that must fail for the reason why gives, such
+// as a write while quorum is lost. The step passes as an expected failure
+// when fn's error or output says why's reason; it fails with ErrNotRefused
+// when fn succeeds, and with ErrOtherReason when fn failed for anything
+// else. It returns the line that proved the refusal.
+func (l *Log) Refused(phase Phase, name, member string, why Refusal, fn func() (Action, error)) (string, error) {
 	s, err := l.run(phase, name, member, fn)
-	if err != nil {
-		s.Verdict, s.Error = Expected, err.Error()
+	if err == nil {
+		s.Verdict, s.Error = Fail, ErrNotRefused.Error()
 		l.add(s)
-		return nil
+		return "", fmt.Errorf("%s: %w", name, ErrNotRefused)
 	}
-	s.Verdict, s.Error = Fail, ErrNotRefused.Error()
+	line := why.Match(err.Error() + "\n" + s.Output)
+	if line == "" || errors.Is(err, ErrPanic) {
+		err = fmt.Errorf("%w than %s: %w", ErrOtherReason, why.Reason, err)
+		s.Verdict, s.Error = Fail, err.Error()
+		l.add(s)
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	s.Verdict, s.Error = Expected, err.Error()
+	s.Output = strings.TrimRight(s.Output, "\n") + "\n# refused: " + why.Reason
 	l.add(s)
-	return fmt.Errorf("%s: %w", name, ErrNotRefused)
+	return line, nil
 }
 
 func (l *Log) run(phase Phase, name, member string, fn func() (Action, error)) (Step, error) {
@@ -68,13 +121,37 @@ func (l *Log) run(phase Phase, name, member string, fn func() (Action, error)) (
 	if l.Logger != nil {
 		l.Logger.Info("step start", "phase", phase, "step", name, "member", member)
 	}
-	a, err := fn()
+	a, err := protect(fn)
 	s.End = time.Now()
 	s.Command, s.Output, s.Exit = a.Command, a.Output, a.Exit
 	if l.Logger != nil {
 		l.Logger.Info("step done", "phase", phase, "step", name, "member", member, "elapsed", s.Duration().Round(time.Millisecond), "err", err)
 	}
 	return s, err
+}
+
+// protect runs fn and turns a panic in it into an error wrapping
+// ErrPanic, with the stack, so a bug in one step fails that step and the
+// drill still tears down.
+func protect(fn func() (Action, error)) (a Action, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = Panicked(p)
+		}
+	}()
+	return fn()
+}
+
+// Panicked turns a recovered panic value into an error wrapping ErrPanic
+// that carries the stack of the panicking goroutine.
+func Panicked(p any) error {
+	return fmt.Errorf("%w: %v\n%s", ErrPanic, p, debug.Stack())
+}
+
+// Fail records a step that failed before it could run its action, such
+// as a step whose own code panicked.
+func (l *Log) Fail(phase Phase, name string, start time.Time, err error) {
+	l.add(Step{Phase: phase, Name: name, Start: start, End: time.Now(), Verdict: Fail, Error: err.Error()})
 }
 
 func (l *Log) add(s Step) {

@@ -19,6 +19,17 @@ const (
 	// Expected marks a step whose failure was the point of the step, such as
 	// a write that must be refused while quorum is lost.
 	Expected Verdict = "expected-failure"
+	// Interrupted marks a drill stopped by the operator (Ctrl-C) or by its
+	// deadline's parent being cancelled: neither passed nor failed.
+	Interrupted Verdict = "interrupted"
+)
+
+// Kinds of record: a drill, or one of the checks built on the drill
+// engine that are not drills (no fault, so no RTO or RPO).
+const (
+	KindDrill          = "drill"
+	KindSnapshotVerify = "snapshot-verify"
+	KindUpgradeCheck   = "upgrade-check"
 )
 
 // Phase orders the steps of a drill as DESIGN.md describes a run.
@@ -35,7 +46,11 @@ const (
 
 // Record is one drill run.
 type Record struct {
-	Schema   string    `json:"schema"`
+	Schema string `json:"schema"`
+	// Kind is KindDrill, KindSnapshotVerify or KindUpgradeCheck; records
+	// written before the field existed have "" and are drills unless
+	// Scenario says otherwise (see IsDrill).
+	Kind     string    `json:"kind,omitempty"`
 	RunID    string    `json:"run_id"`
 	Scenario string    `json:"scenario"`
 	Seeds    []string  `json:"seeds,omitempty"` // runbooks in shared/seeds the drill follows
@@ -61,14 +76,18 @@ type Record struct {
 
 // Config is what the drill ran against.
 type Config struct {
+	// EtcdVersion is the version the cluster started on.
 	EtcdVersion string `json:"etcd_version"`
-	Image       string `json:"image"`
-	ImageID     string `json:"image_id"`
-	Members     int    `json:"members"`
-	TLS         bool   `json:"tls"`
-	Auth        bool   `json:"auth"`
-	Seed        int64  `json:"seed"`
-	Writers     int    `json:"writers"`
+	// TargetVersion is the version an upgrade-check moves to; "" for
+	// drills.
+	TargetVersion string `json:"target_version,omitempty"`
+	Image         string `json:"image"`
+	ImageID       string `json:"image_id"`
+	Members       int    `json:"members"`
+	TLS           bool   `json:"tls"`
+	Auth          bool   `json:"auth"`
+	Seed          int64  `json:"seed"`
+	Writers       int    `json:"writers"`
 }
 
 // Step is one action of the drill, recorded as the command an operator
@@ -104,11 +123,13 @@ func (c Check) Passed() bool { return c.Verdict != Fail }
 // Metrics are the numbers an operator asks for after a drill.
 type Metrics struct {
 	// RTOMillis is the time from the fault to the first acknowledged write
-	// after it, in milliseconds; -1 when no write succeeded after the fault.
-	RTOMillis int64 `json:"rto_ms"`
+	// after it, in milliseconds; nil (JSON null) when it was not measured:
+	// no fault was injected, or no write succeeded after it.
+	RTOMillis *int64 `json:"rto_ms"`
 	// RPOWrites counts acknowledged writes that the recovery lost by design,
-	// such as writes after the snapshot revision of a restore.
-	RPOWrites int `json:"rpo_writes"`
+	// such as writes after the snapshot revision of a restore; nil when it
+	// was not measured (the key check did not run).
+	RPOWrites *int `json:"rpo_writes"`
 	// Writes by outcome, as the ledger recorded them.
 	Acknowledged  int `json:"writes_acknowledged"`
 	Failed        int `json:"writes_failed"`
@@ -123,6 +144,27 @@ type Metrics struct {
 	KeyCount int    `json:"key_count"`
 	Digest   string `json:"keyspace_digest,omitempty"`
 }
+
+// IsDrill reports whether r is a drill record, the only kind with an RTO
+// and an RPO.
+func (r *Record) IsDrill() bool {
+	switch r.Kind {
+	case KindDrill:
+		return true
+	case "":
+		return r.Scenario != KindSnapshotVerify && r.Scenario != KindUpgradeCheck
+	}
+	return false
+}
+
+// Millis returns a pointer to ms, for Metrics.RTOMillis.
+func Millis(d time.Duration) *int64 {
+	ms := d.Milliseconds()
+	return &ms
+}
+
+// Count returns a pointer to n, for Metrics.RPOWrites.
+func Count(n int) *int { return &n }
 
 // Failed reports the first failed step or check, or "" when none failed.
 func (r *Record) Failed() string {

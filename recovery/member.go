@@ -213,26 +213,3 @@ func ParseEndpointHealth(out string) []Health {
 	}
 	return hs
 }
-
-// noQuorum are the ways etcdctl reports a request that could not commit
-// for want of quorum: its own deadline, or etcd's "request timed out", "no
-// leader" or "leader changed".
-var noQuorum = []string{"deadline exceeded", "timed out", "no leader", "leader changed"}
-
-// NoQuorum reports whether etcdctl output says a request failed for want
-// of quorum, rather than for another reason such as a permission error.
-// It reads the final "Error:" line when there is one.
-func NoQuorum(out string) bool {
-	msg := out
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "Error:") {
-			msg = line
-		}
-	}
-	for _, s := range noQuorum {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}

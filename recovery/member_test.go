@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/etcdrill/etcdrill/harness"
 )
 
 // memberListJSON is `etcdctl member list -w json` of a 3-member TLS
@@ -203,23 +205,28 @@ Error: unhealthy cluster
 
 func TestNoQuorum(t *testing.T) {
 	const warn = `{"level":"warn","msg":"retrying of unary invoker failed","error":"rpc error: code = DeadlineExceeded desc = context deadline exceeded"}` + "\n"
-	for _, tc := range []struct {
-		out  string
-		want bool
-	}{
-		{"Error: context deadline exceeded\n", true},
-		{warn + "Error: context deadline exceeded\n", true},
-		{"Error: etcdserver: request timed out\n", true},
-		{"Error: etcdserver: request timed out, possibly due to previous leader failure\n", true},
-		{"Error: etcdserver: no leader\n", true},
-		{"Error: etcdserver: leader changed\n", true},
-		{warn + "Error: etcdserver: permission denied\n", false},
-		{"Error: etcdserver: user name is empty\n", false},
-		{"OK\n", false},
-		{"", false},
-	} {
-		if got := NoQuorum(tc.out); got != tc.want {
-			t.Errorf("NoQuorum(%q) = %v, want %v", tc.out, got, tc.want)
+	for _, v := range []string{"3.5.35", "3.6.16", "3.7.3"} {
+		r := NoQuorum(harness.MustVersion(v))
+		for _, tc := range []struct {
+			out  string
+			want bool
+		}{
+			{"Error: context deadline exceeded\n", true},
+			{warn + "Error: context deadline exceeded\n", true},
+			{"Error: etcdserver: request timed out\n", true},
+			{"Error: etcdserver: request timed out, possibly due to previous leader failure\n", true},
+			{"Error: etcdserver: no leader\n", true},
+			{"Error: etcdserver: leader changed\n", true},
+			{warn + "Error: etcdserver: permission denied\n", false},
+			{"Error: etcdserver: user name is empty\n", false},
+			{"Error: x509: certificate signed by unknown authority\n", false},
+			{"OCI runtime exec failed: exec failed: unable to start container process\n", false},
+			{"OK\n", false},
+			{"", false},
+		} {
+			if got := r.Match(tc.out) != ""; got != tc.want {
+				t.Errorf("etcd %s: NoQuorum.Match(%q) = %v, want %v", v, tc.out, got, tc.want)
+			}
 		}
 	}
 }

@@ -30,11 +30,7 @@ func RestoreArgs(snapshot, name string, names []string, token string, tls bool, 
 // the cluster is ready. extra flags go to every restore (such as
 // --skip-hash-check for a db file copied out of a data dir).
 func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, snap *Snapshot, token string, extra ...string) error {
-	members := c.Members()
-	names := make([]string, len(members))
-	for i, m := range members {
-		names[i] = m.Name()
-	}
+	members, names := c.Members(), Names(c)
 	tls := c.Config().TLS
 	for _, m := range members {
 		if err := log.Do(record.PhaseRecovery, "stop etcd on "+m.Name()+" and clear its data dir", m.Name(), func() (record.Action, error) {

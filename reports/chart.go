@@ -154,11 +154,13 @@ func newChart(r *record.Record) *chart {
 	return c
 }
 
-// rtoBand shades the RTO from the fault on, when the record has both. The
-// harness starts the RTO clock once the fault is complete, which for a
-// fault of several steps (losing two members of three) is the last one.
+// rtoBand shades the RTO from the fault on, when the record is a drill
+// that measured one. The harness starts the RTO clock once the fault is
+// complete, which for a fault of several steps (losing two members of
+// three) is the last one.
 func rtoBand(r *record.Record, x func(float64) float64, off func(time.Time) float64) *band {
-	if r.Metrics.RTOMillis <= 0 {
+	d, ok := rto(r)
+	if !r.IsDrill() || !ok || d <= 0 {
 		return nil
 	}
 	var fault time.Time
@@ -171,9 +173,8 @@ func rtoBand(r *record.Record, x func(float64) float64, off func(time.Time) floa
 		return nil
 	}
 	s := off(fault)
-	x0, x1 := x(s), x(s+float64(r.Metrics.RTOMillis)/1000)
-	return &band{X: f(x0), W: f(x1 - x0), LabelX: f((x0 + x1) / 2),
-		Label: "RTO " + seconds(time.Duration(r.Metrics.RTOMillis)*time.Millisecond)}
+	x0, x1 := x(s), x(s+d.Seconds())
+	return &band{X: f(x0), W: f(x1 - x0), LabelX: f((x0 + x1) / 2), Label: "RTO " + seconds(d)}
 }
 
 // niceSeconds is the x tick step for a span: at most 12 ticks.

@@ -147,7 +147,7 @@ func TestChartRTOBandAndGaps(t *testing.T) {
 		record.Event{T: start.Add(1 * time.Second), Kind: "fault", Text: "lose m1"},
 		record.Event{T: start.Add(2 * time.Second), Kind: "fault", Text: "lose m3"}, // quorum gone: RTO starts
 	)
-	r.Metrics.RTOMillis = 3000
+	r.Metrics.RTOMillis = record.Millis(3 * time.Second)
 	r.Timeline[3].Acknowledged, r.Timeline[4].Acknowledged = 0, 0
 	c := newChart(r)
 	plotW := chartW - chartLeft - chartRight

@@ -9,45 +9,32 @@ import (
 )
 
 // figures are the numbers the header, the index and JUnit call out,
-// formatted, each with a note on what it means.
+// formatted, each with a note on what it means. Drill is false for
+// records that are not drills (a snapshot verify, an upgrade check): they
+// inject no fault, so they have no RTO or RPO and the reports leave those
+// out; RTO and RPO are then "—" for the index's columns.
 type figures struct {
+	Drill                 bool
 	RTO, RTONote          string
 	RPO, RPONote, RPOWarn string
 	Writes                string
 	Keys, KeysNote        string
 }
 
+// notMeasured is how RTO and RPO read when the record has no value.
+const notMeasured = "not measured"
+
 // newFigures formats the metrics of r. A drill that did not apply shows
-// dashes, not zeros, and RPO counts only when the key-integrity check ran.
+// dashes, not zeros; a number the drill did not measure says so and,
+// where the record tells, why.
 func newFigures(r *record.Record) figures {
-	var p figures
+	p := figures{Drill: r.IsDrill()}
 	m := r.Metrics
 	ran := r.Verdict != record.NotApplicable
-	switch {
-	case !ran:
-		p.RTO, p.RTONote = "—", "the drill did not run"
-	case m.RTOMillis < 0:
-		// Set when the harness saw no acknowledged write after the fault,
-		// which includes a drill that stopped before it looked.
-		p.RTO, p.RTONote = "not measured", "no acknowledged write after the fault was recorded"
-	default:
-		p.RTO, p.RTONote = seconds(time.Duration(m.RTOMillis)*time.Millisecond), "fault to first acknowledged write"
-	}
-	_, integrity := findCheck(r, keyIntegrity)
-	switch {
-	case !ran:
-		p.RPO, p.RPONote = "—", "the drill did not run"
-	case !integrity:
-		p.RPO, p.RPONote = "not measured", "no key-integrity check ran"
-	default:
-		p.RPO = plural(m.RPOWrites, "write")
-		p.RPONote = "acknowledged writes lost by design"
-		if m.SnapshotRevision != 0 {
-			p.RPONote += fmt.Sprintf(" (written after snapshot revision %d)", m.SnapshotRevision)
-		}
-		if m.RPOWrites > 0 {
-			p.RPOWarn = "warn"
-		}
+	p.RTO, p.RTONote = rtoFigure(r, ran)
+	p.RPO, p.RPONote = rpoFigure(r, ran)
+	if rpo, ok := rpoWrites(r); ok && p.Drill && ran && rpo > 0 {
+		p.RPOWarn = "warn"
 	}
 	p.Writes = "—"
 	if ran {
@@ -67,6 +54,81 @@ func newFigures(r *record.Record) figures {
 	return p
 }
 
+// rtoFigure is the RTO and its note.
+func rtoFigure(r *record.Record, ran bool) (value, note string) {
+	d, ok := rto(r)
+	switch {
+	case !r.IsDrill():
+		return "—", "only drills measure it"
+	case !ran:
+		return "—", "the drill did not run"
+	case ok:
+		return seconds(d), "fault to first acknowledged write"
+	case !faultInjected(r):
+		return notMeasured, "no fault injected"
+	}
+	return notMeasured, "no write acknowledged after the fault"
+}
+
+// rpoFigure is the RPO and its note.
+func rpoFigure(r *record.Record, ran bool) (value, note string) {
+	_, integrity := findCheck(r, keyIntegrity)
+	n, ok := rpoWrites(r)
+	switch {
+	case !r.IsDrill():
+		return "—", "only drills measure it"
+	case !ran:
+		return "—", "the drill did not run"
+	case !integrity:
+		return notMeasured, "no key-integrity check ran"
+	case !ok:
+		return notMeasured, "the key-integrity check could not read the keyspace"
+	}
+	note = "acknowledged writes lost by design"
+	if r.Metrics.SnapshotRevision != 0 {
+		note += fmt.Sprintf(" (written after snapshot revision %d)", r.Metrics.SnapshotRevision)
+	}
+	return plural(n, "write"), note
+}
+
+// rto is the measured RTO of r; ok is false when it was not measured. A
+// negative value, as records written before rto_ms could be null have,
+// means not measured too (ReadJSON already turns it into nil).
+func rto(r *record.Record) (d time.Duration, ok bool) {
+	ms := r.Metrics.RTOMillis
+	if ms == nil || *ms < 0 {
+		return 0, false
+	}
+	return time.Duration(*ms) * time.Millisecond, true
+}
+
+// rpoWrites is the measured RPO of r; ok is false when it was not
+// measured. It counts only with a key-integrity check: records written
+// before rpo_writes could be null have 0 when the check did not run.
+func rpoWrites(r *record.Record) (n int, ok bool) {
+	p := r.Metrics.RPOWrites
+	if _, integrity := findCheck(r, keyIntegrity); !integrity || p == nil || *p < 0 {
+		return 0, false
+	}
+	return *p, true
+}
+
+// faultInjected reports whether r recorded a fault: a step of the fault
+// phase, or a fault event on the timeline.
+func faultInjected(r *record.Record) bool {
+	for _, s := range r.Steps {
+		if s.Phase == record.PhaseFault {
+			return true
+		}
+	}
+	for _, e := range r.Events {
+		if e.Kind == "fault" {
+			return true
+		}
+	}
+	return false
+}
+
 // keyIntegrity is the check that compares the keyspace with the ledger of
 // acknowledged writes; it counts the RPO and names missing or changed keys.
 const keyIntegrity = "key-integrity"
@@ -79,4 +141,23 @@ func findCheck(r *record.Record, name string) (record.Check, bool) {
 		}
 	}
 	return record.Check{}, false
+}
+
+// reason is why r's verdict is not pass: its reason, else its first
+// failure, else for an interrupted drill that the operator stopped it.
+// It is "" for a drill that passed.
+func reason(r *record.Record) string {
+	if r.Verdict == record.Pass {
+		return ""
+	}
+	if r.Reason != "" {
+		return r.Reason
+	}
+	if f := r.Failed(); f != "" {
+		return f
+	}
+	if r.Verdict == record.Interrupted {
+		return "the operator stopped the drill before it finished"
+	}
+	return ""
 }

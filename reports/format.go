@@ -134,6 +134,8 @@ func verdictWord(v record.Verdict) string {
 		return "NO VERDICT"
 	case record.NotApplicable:
 		return "NOT APPLICABLE"
+	case record.Interrupted:
+		return "⏹ INTERRUPTED"
 	}
 	return strings.ToUpper(strings.ReplaceAll(text(string(v)), "-", " "))
 }
@@ -149,6 +151,8 @@ func verdictCell(v record.Verdict) string {
 		return "⚪ not applicable"
 	case record.Expected:
 		return "☑️ expected failure"
+	case record.Interrupted:
+		return "⏹ interrupted"
 	case "":
 		return "—"
 	}

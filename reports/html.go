@@ -92,12 +92,7 @@ func newPage(r *record.Record) page {
 	if !r.Start.IsZero() {
 		p.Started = r.Start.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	if r.Verdict != record.Pass {
-		p.Reason = r.Reason
-		if p.Reason == "" {
-			p.Reason = r.Failed()
-		}
-	}
+	p.Reason = reason(r)
 	p.Facts = facts(r, p.Started)
 	p.figures = newFigures(r)
 	p.Chart = newChart(r)
@@ -204,8 +199,11 @@ func plural(n int, unit string) string {
 
 // htmlVerdict is the verdict as the page title shows it.
 func htmlVerdict(v record.Verdict) string {
-	if v == "" {
+	switch v {
+	case "":
 		return "NO VERDICT"
+	case record.Interrupted:
+		return "⏹ INTERRUPTED"
 	}
 	return strings.ToUpper(strings.ReplaceAll(string(v), "-", " "))
 }
@@ -221,7 +219,7 @@ func verdictLabel(v record.Verdict) string {
 // verdictClass is the CSS class that colours a verdict.
 func verdictClass(v record.Verdict) string {
 	switch v {
-	case record.Pass, record.Fail, record.Expected:
+	case record.Pass, record.Fail, record.Expected, record.Interrupted:
 		return string(v)
 	case record.NotApplicable:
 		return "na"

@@ -10,23 +10,6 @@ import (
 	"github.com/etcdrill/etcdrill/record"
 )
 
-func TestHTMLGolden(t *testing.T) {
-	for _, name := range goldenCases {
-		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join("testdata", name)
-			r, err := ReadJSON(filepath.Join(dir, JSONFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got bytes.Buffer
-			if err := HTML(&got, r); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, filepath.Join(dir, HTMLFile), got.Bytes())
-		})
-	}
-}
-
 func TestHTMLEscapes(t *testing.T) {
 	evil := `<script>alert("x")</script>`
 	r := minimal()

@@ -54,8 +54,10 @@ func scanRuns(root string) ([]run, error) {
 }
 
 // WriteIndex writes dir/index.html, a table of every run under dir (each
-// subdirectory with a report.json), newest first: when it started, the
-// drill, etcd version, TLS and auth, verdict, RTO, RPO and duration, with
+// subdirectory with a report.json), newest first, under a count of runs
+// by verdict (passed, failed, not applicable, interrupted): when it
+// started, the drill, etcd version, TLS and auth, verdict, RTO and RPO
+// ("—" for a record that is not a drill) and duration, with
 // a link to the run's report.html (or report.md or report.json when the
 // HTML has not been rendered). A run whose record cannot be read is listed
 // with the error rather than left out. Like the reports, the page has no
@@ -107,13 +109,11 @@ func renderIndex(dir string, runs []run) ([]byte, error) {
 		if !r.Start.IsZero() {
 			row.Date = r.Start.UTC().Format("2006-01-02 15:04:05")
 		}
-		if r.Verdict != record.Pass {
-			row.Reason = r.Reason
-		}
+		row.Reason = reason(r)
 		p.Rows = append(p.Rows, row)
 	}
-	p.Counts = fmt.Sprintf("%s: %d passed, %d failed, %d not applicable", plural(len(runs), "run"),
-		counts[record.Pass], counts[record.Fail], counts[record.NotApplicable])
+	p.Counts = fmt.Sprintf("%s: %d passed, %d failed, %d not applicable, %d interrupted", plural(len(runs), "run"),
+		counts[record.Pass], counts[record.Fail], counts[record.NotApplicable], counts[record.Interrupted])
 	if n := len(p.Broken); n > 0 {
 		p.Counts += ", " + strconv.Itoa(n) + " unreadable"
 	}

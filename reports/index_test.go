@@ -63,7 +63,7 @@ func TestWriteIndexNewestFirst(t *testing.T) {
 		}
 		last = i
 	}
-	for _, want := range []string{"4 runs: 3 passed, 0 failed, 0 not applicable, 1 unreadable",
+	for _, want := range []string{"4 runs: 3 passed, 0 failed, 0 not applicable, 0 interrupted, 1 unreadable",
 		"<td class=\"nowrap\">2026-05-12 10:00:00</td>", `unsupported schema &#34;etcdrill.drill-record/v0&#34;`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("index lacks %q", want)

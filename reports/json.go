@@ -54,7 +54,9 @@ func encodeJSON(r *record.Record) ([]byte, error) {
 // ReadJSON reads the drill record at path. It checks the schema before it
 // decodes the rest, so a record from a newer, incompatible etcdrill reports
 // its schema rather than a confusing type error. Unknown fields are ignored:
-// adding a field does not change the schema (see record.Schema).
+// adding a field does not change the schema (see record.Schema). A
+// negative rto_ms or rpo_writes, which older records wrote for "not
+// measured", is read as nil.
 func ReadJSON(path string) (*record.Record, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -73,7 +75,20 @@ func ReadJSON(path string) (*record.Record, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, notRecord(path, err)
 	}
+	upgrade(&r)
 	return &r, nil
+}
+
+// upgrade reads an older v1 record as the current one does: before
+// rto_ms and rpo_writes could be null, -1 meant not measured, so a
+// negative value becomes nil. Writing the record back writes null.
+func upgrade(r *record.Record) {
+	if p := r.Metrics.RTOMillis; p != nil && *p < 0 {
+		r.Metrics.RTOMillis = nil
+	}
+	if p := r.Metrics.RPOWrites; p != nil && *p < 0 {
+		r.Metrics.RPOWrites = nil
+	}
 }
 
 // notRecord words a decode error for a person who passed the wrong file.

@@ -67,9 +67,11 @@ type junitSkipped struct {
 // "etcdrill.<scenario>" and the drill's duration in seconds. A failed
 // drill has a <failure> whose message says what was lost: the reason, the
 // missing or changed keys, the RPO and the failed step; its text has the
-// evidence. A drill that does not apply is <skipped>, and one without a
-// verdict (it never finished) is an <error>. Everything is rendered before
-// anything is written to w.
+// evidence. A drill that does not apply is <skipped> with the reason,
+// and so is one the operator interrupted (message "interrupted by the
+// operator"): CI systems count neither as failed. One without a known
+// verdict (it never finished) is an <error>. RTO and RPO appear only for
+// drills. Everything is rendered before anything is written to w.
 func WriteJUnit(w io.Writer, recs []*record.Record) error {
 	s := junitSuite{Name: "etcdrill"}
 	var total time.Duration
@@ -84,6 +86,9 @@ func WriteJUnit(w io.Writer, recs []*record.Record) error {
 		case record.Pass:
 		case record.NotApplicable:
 			c.Skipped = &junitSkipped{Message: r.Reason}
+			s.Skipped++
+		case record.Interrupted:
+			c.Skipped = &junitSkipped{Message: interruptedMessage}
 			s.Skipped++
 		case record.Fail:
 			c.Failure = &junitProblem{Message: failureMessage(r), Type: "drill failed", Text: xmlText(failureText(r))}
@@ -120,6 +125,10 @@ func WriteJUnit(w io.Writer, recs []*record.Record) error {
 	return nil
 }
 
+// interruptedMessage is the <skipped> message of an interrupted drill;
+// system-out says where it stopped.
+const interruptedMessage = "interrupted by the operator"
+
 // caseName is "<scenario>[+auth] (etcd <version>)".
 func caseName(r *record.Record) string {
 	name := r.Scenario
@@ -141,21 +150,24 @@ func junitSeconds(start, end time.Time) string {
 // summaryLine is the one line CI shows for every drill.
 func summaryLine(r *record.Record) string {
 	p := newFigures(r)
-	return fmt.Sprintf("run %s: %s; RTO %s; RPO %s; writes %s; etcd %s, %s, TLS %s, auth %s, seed %d",
-		orDash(r.RunID), htmlVerdict(r.Verdict), p.RTO, p.RPO, p.Writes, orDash(r.Config.EtcdVersion),
+	line := fmt.Sprintf("run %s: %s; ", orDash(r.RunID), htmlVerdict(r.Verdict))
+	if why := reason(r); r.Verdict == record.Interrupted && why != "" {
+		line += oneLine(why) + "; "
+	}
+	if p.Drill {
+		line += fmt.Sprintf("RTO %s; RPO %s; ", p.RTO, p.RPO)
+	}
+	return line + fmt.Sprintf("writes %s; etcd %s, %s, TLS %s, auth %s, seed %d", p.Writes, orDash(r.Config.EtcdVersion),
 		plural(r.Config.Members, "member"), yesNo(r.Config.TLS), yesNo(r.Config.Auth), r.Config.Seed)
 }
 
 // failureMessage says in one line why the drill failed and what was lost.
 func failureMessage(r *record.Record) string {
-	reason := r.Reason
-	if reason == "" {
-		reason = r.Failed()
+	why := reason(r)
+	if why == "" {
+		why = "drill failed"
 	}
-	if reason == "" {
-		reason = "drill failed"
-	}
-	parts := []string{oneLine(reason)}
+	parts := []string{oneLine(why)}
 	if c, ok := findCheck(r, keyIntegrity); ok && !c.Passed() {
 		missing, changed := lostKeys(c.Details)
 		if len(missing) > 0 {
@@ -165,13 +177,16 @@ func failureMessage(r *record.Record) string {
 			parts = append(parts, "changed "+firstFew(changed))
 		}
 	}
-	switch _, ok := findCheck(r, keyIntegrity); {
-	case ok:
-		parts = append(parts, "RPO "+plural(r.Metrics.RPOWrites, "acknowledged write")+" lost by design")
-	case len(r.Checks) == 0:
+	if _, ok := findCheck(r, keyIntegrity); ok && r.IsDrill() {
+		rpo := "RPO not measured"
+		if n, measured := rpoWrites(r); measured {
+			rpo = "RPO " + plural(n, "acknowledged write") + " lost by design"
+		}
+		parts = append(parts, rpo)
+	} else if len(r.Checks) == 0 {
 		parts = append(parts, "keys not checked: the drill stopped before its checks")
 	}
-	if s, ok := failedStep(r); ok && !strings.HasPrefix(reason, "step "+s.Name+":") {
+	if s, ok := failedStep(r); ok && !strings.HasPrefix(why, "step "+s.Name+":") {
 		parts = append(parts, "failed step: "+stepTitle(s))
 	}
 	return strings.Join(parts, "; ")
@@ -182,7 +197,11 @@ func failureMessage(r *record.Record) string {
 func failureText(r *record.Record) string {
 	var b strings.Builder
 	p := newFigures(r)
-	fmt.Fprintf(&b, "\nRTO: %s (%s)\nRPO: %s (%s)\nwrites: %s\n", p.RTO, p.RTONote, p.RPO, p.RPONote, p.Writes)
+	b.WriteString("\n")
+	if p.Drill {
+		fmt.Fprintf(&b, "RTO: %s (%s)\nRPO: %s (%s)\n", p.RTO, p.RTONote, p.RPO, p.RPONote)
+	}
+	fmt.Fprintf(&b, "writes: %s\n", p.Writes)
 	for _, c := range r.Checks {
 		if c.Passed() {
 			continue

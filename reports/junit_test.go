@@ -53,8 +53,8 @@ func TestJUnitParsesBack(t *testing.T) {
 		t.Fatalf("junit.xml does not parse: %v", err)
 	}
 	s := doc.Suite
-	if s.Name != "etcdrill" || s.Tests != len(goldenCases) || s.Failures != 2 || s.Skipped != 1 || s.Errors != 0 {
-		t.Errorf("suite %q: %d tests, %d failures, %d skipped, %d errors; want etcdrill: %d, 2, 1, 0",
+	if s.Name != "etcdrill" || s.Tests != len(goldenCases) || s.Failures != 2 || s.Skipped != 2 || s.Errors != 0 {
+		t.Errorf("suite %q: %d tests, %d failures, %d skipped, %d errors; want etcdrill: %d, 2, 2, 0",
 			s.Name, s.Tests, s.Failures, s.Skipped, s.Errors, len(goldenCases))
 	}
 	cases := map[string]junitCase{}
@@ -98,6 +98,18 @@ func TestJUnitParsesBack(t *testing.T) {
 	}
 	if pass := cases["leader-kill"]; pass.Failure != nil || pass.Skipped != nil || pass.Error != nil || pass.Time != "13.004" {
 		t.Errorf("passed case %+v", pass)
+	}
+
+	// Ctrl-C is not a failure, even though the step it cut short failed.
+	stopped := cases["leader-kill-interrupted"]
+	if stopped.Failure != nil || stopped.Error != nil || stopped.Skipped == nil || stopped.Skipped.Message != "interrupted by the operator" {
+		t.Errorf("interrupted case %+v, want <skipped> and no <failure>", stopped)
+	}
+	if !strings.Contains(stopped.SystemOut, "⏹ INTERRUPTED; interrupted by the operator (SIGINT) during step writes resume; RTO not measured;") {
+		t.Errorf("interrupted case says %q", stopped.SystemOut)
+	}
+	if sv := cases["snapshot-verify"]; sv.Failure != nil || sv.Skipped != nil || strings.Contains(sv.SystemOut, "RTO") || strings.Contains(sv.SystemOut, "RPO") {
+		t.Errorf("snapshot verify case %+v, want a pass without RTO or RPO", sv)
 	}
 }
 

@@ -35,25 +35,18 @@ func renderMarkdown(r *record.Record) ([]byte, error) {
 	var b bytes.Buffer
 	writeTitle(&b, r)
 	writeConfig(&b, r)
-	writeNumbers(&b, r.Metrics)
+	writeNumbers(&b, r)
 	writeRunbook(&b, r.Steps)
 	writeChecks(&b, r.Checks)
 	return b.Bytes(), nil
 }
 
 // writeTitle writes the heading with the verdict and, unless the drill
-// passed, why. A record without a reason falls back to its first failure.
+// passed, why (see reason).
 func writeTitle(b *bytes.Buffer, r *record.Record) {
 	fmt.Fprintf(b, "# Drill: %s — %s\n", text(r.Scenario), verdictWord(r.Verdict))
-	if r.Verdict == record.Pass {
-		return
-	}
-	reason := r.Reason
-	if reason == "" {
-		reason = r.Failed()
-	}
-	if reason != "" {
-		fmt.Fprintf(b, "\n**Reason:** %s\n", text(reason))
+	if why := reason(r); why != "" {
+		fmt.Fprintf(b, "\n**Reason:** %s\n", text(why))
 	}
 }
 
@@ -88,6 +81,14 @@ func writeConfig(b *bytes.Buffer, r *record.Record) {
 	})
 }
 
+// withNote adds the note to a figure that is not measured, in brackets.
+func withNote(value, note string) string {
+	if value != notMeasured || note == "" {
+		return value
+	}
+	return value + " (" + note + ")"
+}
+
 func yesNo(b bool) string {
 	if b {
 		return "yes"
@@ -96,15 +97,20 @@ func yesNo(b bool) string {
 }
 
 // writeNumbers writes the figures an operator is asked for after a drill.
-// Snapshot revision and cluster IDs appear only when the recovery set them.
-func writeNumbers(b *bytes.Buffer, m record.Metrics) {
-	rto := seconds(time.Duration(m.RTOMillis) * time.Millisecond)
-	if m.RTOMillis < 0 {
-		rto = "no write succeeded after the fault"
-	}
-	rows := [][]string{
-		{"RTO: fault to first acknowledged write", rto},
-		{"RPO: acknowledged writes lost", strconv.Itoa(m.RPOWrites)},
+// RTO and RPO appear only in a drill's record, and say "not measured"
+// with the reason when the drill has no value for them. Snapshot revision
+// and cluster IDs appear only when the recovery set them.
+func writeNumbers(b *bytes.Buffer, r *record.Record) {
+	m, p := r.Metrics, newFigures(r)
+	var rows [][]string
+	if p.Drill {
+		rpo := p.RPO
+		if n, ok := rpoWrites(r); ok && p.RPO != "—" {
+			rpo = strconv.Itoa(n) // the row's name says what it counts
+		}
+		rows = append(rows,
+			[]string{"RTO: fault to first acknowledged write", withNote(p.RTO, p.RTONote)},
+			[]string{"RPO: acknowledged writes lost", withNote(rpo, p.RPONote)})
 	}
 	if m.SnapshotRevision != 0 {
 		rows = append(rows, []string{"snapshot revision", strconv.FormatInt(m.SnapshotRevision, 10)})

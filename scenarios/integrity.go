@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/etcdrill/etcdrill/drill"
+	"github.com/etcdrill/etcdrill/fault"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
@@ -18,80 +20,55 @@ import (
 // one flipped byte and one truncated, are tried first after a majority
 // is lost: both must be refused, and nothing may be left to start from.
 // Then the good snapshot restores the cluster.
-var SnapshotIntegrity = register(&Scenario{
+var SnapshotIntegrity = register(&drill.Scenario{
 	Name:    "snapshot-integrity",
 	Summary: "a snapshot with a flipped byte and a truncated one are refused by etcdutl snapshot restore and by our check; nothing starts from them; the good one restores",
 	Seeds:   []string{"000"},
 	Labels:  []string{"fault", "restore", "snapshot", "integrity"},
 	Members: 3,
 	TLS:     true,
-	Steps: []Step{
-		{"start the cluster", startCluster},
-		{"write under load", startLoad},
-		{"save a snapshot from a live member", saveSnapshot},
-		{"keep writing after the snapshot", writeAfterSnapshot},
-		{"damage two copies: one flipped byte, one truncated", damageCopies},
-		{"etcdutl snapshot status does not notice the flipped byte", statusMissesFlip},
-		{"our integrity check tells the good copy from the damaged ones", checkCopies},
-		{"lose a majority of members with their data", loseMajority},
-		{"stop the load", stopLoad},
-		{"a restore of each damaged copy is refused and leaves nothing to start", refuseDamaged},
-		{"restore every member from the good snapshot", restoreAll},
-		{"writes are accepted again", probeWrite},
-		{"verify members and keys up to the snapshot revision", verifyRestored},
+	Also:    []fault.Fault{fault.DamageSnapshot(nil), fault.Destroy(fault.Majority())},
+	Prepare: []drill.Step{
+		{Title: "save a snapshot from a live member", Do: drill.SaveSnapshot},
+		{Title: "keep writing after the snapshot", Do: drill.WriteAfterSnapshot},
+		{Title: "damage two copies: one flipped byte, one truncated", Do: damageCopies},
 	},
+	Observe: []drill.Step{
+		{Title: "etcdutl snapshot status does not notice the flipped byte", Do: statusMissesFlip},
+		{Title: "our integrity check tells the good copy from the damaged ones", Do: checkCopies},
+	},
+	Recover: []drill.Step{
+		drill.Inject(fault.Destroy(fault.Majority())),
+		{Title: "stop the load", Do: drill.StopLoad},
+		{Title: "a restore of each damaged copy is refused and leaves nothing to start", Do: refuseDamaged},
+		{Title: "restore every member from the good snapshot", Do: drill.RestoreAll},
+		{Title: "writes are accepted again", Do: drill.ProbeWrite},
+	},
+	Verify: []drill.Step{{Title: "verify members and keys up to the snapshot revision", Do: drill.VerifyRestored}},
 })
 
-// damaged is one bad copy of the snapshot and what must be said of it.
-type damaged struct {
-	name   string // "flipped", "truncated"
-	path   string // on a member's host
-	data   []byte
-	kind   recovery.IntegrityKind // what our check must say
-	reason string                 // what etcdutl's refusal must say
-	note   string                 // added to the refusal check's summary
-}
+// integrityState is what the integrity drill's steps share: the damage,
+// whose copies come flipped first.
+type integrityState struct{ damage *fault.SnapshotDamage }
 
-// integrityState is what the integrity drill's steps share: the damaged
-// copies, flipped first.
-type integrityState struct{ copies []damaged }
+func copies(d *drill.Drill) []fault.Damaged { return drill.State[integrityState](d).damage.Copies }
 
-func damageCopies(ctx context.Context, d *Drill) error {
-	st := State[integrityState](d)
-	if d.snapshot == nil {
-		return fmt.Errorf("no snapshot was saved")
-	}
-	good := d.snapshot.Data
-	flipped, at, inValue := flipNearMiddle(good)
-	where := "inside a stored value near the middle"
-	if !inValue {
-		where = "in the middle"
-	}
-	half := len(good) / 2
-	st.copies = []damaged{
-		{"flipped", harness.BackupDir + "/snapshot-flipped.db", flipped, recovery.HashMismatch, "expected sha256", ""},
-		{"truncated", harness.BackupDir + "/snapshot-truncated.db", good[:half], recovery.Truncated, "snapshot missing hash",
-			" (etcdutl cannot tell a truncated snapshot from a copied db file; our check says truncated)"},
-	}
-	return d.Log.Do(record.PhaseFault, "damage two copies of the snapshot", "", func() (record.Action, error) {
-		return record.Action{
-			Command: fmt.Sprintf("cp snapshot.db snapshot-flipped.db && printf '\\x%02x' | dd of=snapshot-flipped.db bs=1 seek=%d conv=notrunc\nhead -c %d snapshot.db > snapshot-truncated.db",
-				flipped[at], at, half),
-			Output: fmt.Sprintf("snapshot-flipped.db: byte %d of %d flipped (0x%02x → 0x%02x), %s\nsnapshot-truncated.db: the first %d of %d bytes",
-				at, len(good), good[at], flipped[at], where, half, len(good)),
-		}, nil
-	})
+// damageCopies injects the damage to this run's snapshot.
+func damageCopies(ctx context.Context, d *drill.Drill) error {
+	st := drill.State[integrityState](d)
+	st.damage = fault.DamageSnapshot(func() *recovery.Snapshot { return drill.State[drill.Restore](d).Snapshot })
+	return drill.Inject(st.damage).Do(ctx, d)
 }
 
 // statusMissesFlip runs `etcdutl snapshot status` on the flipped copy: it
 // reads the database but never checks the appended SHA-256, so it exits 0.
-func statusMissesFlip(ctx context.Context, d *Drill) error {
-	m, c := d.Cluster.Members()[0], State[integrityState](d).copies[0]
+func statusMissesFlip(ctx context.Context, d *drill.Drill) error {
+	m, c := d.Cluster.Members()[0], copies(d)[0]
 	if err := d.Log.Do(record.PhaseObserve, "copy the damaged snapshots to "+m.Name(), m.Name(), func() (record.Action, error) {
 		a := record.Action{}
-		for _, cp := range State[integrityState](d).copies {
-			a.Command += fmt.Sprintf("docker cp ./%s %s:%s\n", cp.path[len(harness.BackupDir)+1:], m.ContainerName(), cp.path)
-			if err := m.CopyIn(ctx, cp.path, cp.data); err != nil {
+		for _, cp := range copies(d) {
+			a.Command += fmt.Sprintf("docker cp ./%s %s:%s\n", cp.Path[len(harness.BackupDir)+1:], m.ContainerName(), cp.Path)
+			if err := m.CopyIn(ctx, cp.Path, cp.Data); err != nil {
 				return a, err
 			}
 		}
@@ -100,7 +77,7 @@ func statusMissesFlip(ctx context.Context, d *Drill) error {
 		return err
 	}
 	return d.Log.Do(record.PhaseObserve, "etcdutl snapshot status does not notice the flipped byte", m.Name(), func() (record.Action, error) {
-		e, err := m.Exec(ctx, "etcdutl", "snapshot", "status", c.path, "--write-out=json")
+		e, err := m.Exec(ctx, "etcdutl", "snapshot", "status", c.Path, "--write-out=json")
 		if err != nil {
 			return e, fmt.Errorf("etcdutl snapshot status noticed the flipped byte: %w", err)
 		}
@@ -108,7 +85,7 @@ func statusMissesFlip(ctx context.Context, d *Drill) error {
 		if err != nil {
 			return e, err
 		}
-		good := d.snapshot.Status
+		good := drill.State[drill.Restore](d).Snapshot.Status
 		hash := "the same hash field as the good snapshot"
 		if s.Hash != good.Hash {
 			hash = fmt.Sprintf("a hash field of %d where the good snapshot has %d, and no word that the file is damaged", s.Hash, good.Hash)
@@ -121,24 +98,21 @@ func statusMissesFlip(ctx context.Context, d *Drill) error {
 
 // checkCopies runs recovery.CheckSnapshot on the good snapshot and the
 // damaged copies; each verdict is a step and a check.
-func checkCopies(ctx context.Context, d *Drill) error {
-	all := append([]damaged{{"good", recovery.SnapshotPath, d.snapshot.Data, recovery.Valid, "", ""}}, State[integrityState](d).copies...)
-	for _, c := range all {
-		in, ierr := recovery.CheckSnapshot(c.data)
-		check := record.Check{Name: "integrity-check-" + c.name, Verdict: record.Pass, Summary: in.String()}
-		if in.Kind != c.kind {
-			check.Verdict, check.Summary = record.Fail, fmt.Sprintf("want %s, got %s (%v)", c.kind, in, ierr)
+func checkCopies(ctx context.Context, d *drill.Drill) error {
+	good := fault.Damaged{Name: "good", Path: recovery.SnapshotPath, Data: drill.State[drill.Restore](d).Snapshot.Data, Kind: recovery.Valid}
+	for _, c := range append([]fault.Damaged{good}, copies(d)...) {
+		in, ierr := recovery.CheckSnapshot(c.Data)
+		check := record.Check{Name: "integrity-check-" + c.Name, Verdict: record.Pass, Summary: in.String()}
+		if in.Kind != c.Kind {
+			check.Verdict, check.Summary = record.Fail, fmt.Sprintf("want %s, got %s (%v)", c.Kind, in, ierr)
 		}
-		d.Record.Checks = append(d.Record.Checks, check)
-		if err := d.Log.Do(record.PhaseObserve, "our integrity check on the "+c.name+" copy", "", func() (record.Action, error) {
-			out := fmt.Sprintf("recovery.CheckSnapshot(%s): %s", c.path, in)
+		d.AddChecks(check)
+		if err := d.Log.Do(record.PhaseObserve, "our integrity check on the "+c.Name+" copy", "", func() (record.Action, error) {
+			out := fmt.Sprintf("recovery.CheckSnapshot(%s): %s", c.Path, in)
 			if ierr != nil {
 				out += "\nerror: " + ierr.Error()
 			}
-			if !check.Passed() {
-				return record.Action{Output: out}, errors.New(check.Summary)
-			}
-			return record.Action{Output: out}, nil
+			return record.Action{Output: out}, drill.CheckErr(check)
 		}); err != nil {
 			return err
 		}
@@ -150,31 +124,34 @@ func checkCopies(ctx context.Context, d *Drill) error {
 // but not started), then for each damaged copy: the restore is refused,
 // whatever etcdutl left in the data dir is shown and cleared, and the
 // data dir is proven to hold no member directory etcd could start from.
-func refuseDamaged(ctx context.Context, d *Drill) error {
-	if len(d.victims) == 0 {
+func refuseDamaged(ctx context.Context, d *drill.Drill) error {
+	victims := drill.State[drill.Outage](d).Victims
+	if len(victims) == 0 {
 		return fmt.Errorf("no lost member to restore on")
 	}
-	m, c := d.victims[0], d.Cluster
-	names := memberNames(c)
+	m, c := victims[0], d.Cluster
+	names := recovery.Names(c)
 	token := recovery.NewToken(c.Token())
-	if err := recreate(ctx, d, m, "install etcd on a new host for "+m.Name()+", not started"); err != nil {
+	if err := recovery.Reinstall(ctx, d.Log, c, m, "install etcd on a new host for "+m.Name()+", not started"); err != nil {
 		return err
 	}
-	for _, cp := range State[integrityState](d).copies {
-		if err := refusedBecause(d, record.PhaseObserve, "restoring the "+cp.name+" copy on "+m.Name()+" is refused", m.Name(),
-			"restore-refuses-"+cp.name, cp.reason, func() (record.Action, error) {
-				args := recovery.RestoreArgs(cp.path, m.Name(), names, token, c.Config().TLS)
-				return m.Offline(ctx, map[string][]byte{cp.path: cp.data}, args...)
-			}); err != nil {
+	for _, cp := range copies(d) {
+		line, err := d.Log.Refused(record.PhaseObserve, "restoring the "+cp.Name+" copy on "+m.Name()+" is refused", m.Name(),
+			cp.Refusal, func() (record.Action, error) {
+				args := recovery.RestoreArgs(cp.Path, m.Name(), names, token, c.Config().TLS)
+				return m.Offline(ctx, map[string][]byte{cp.Path: cp.Data}, args...)
+			})
+		check := drill.RefusalCheck("restore-refuses-"+cp.Name, line, err)
+		check.Summary += cp.Note
+		if d.AddChecks(check); err != nil {
 			return err
 		}
-		d.Record.Checks[len(d.Record.Checks)-1].Summary += cp.note
 		left, err := leftover(ctx, d, m, cp)
 		if err != nil {
 			return err
 		}
 		if left {
-			if err := recreate(ctx, d, m, "clear the partial data dir on "+m.Name()); err != nil {
+			if err := recovery.Reinstall(ctx, d.Log, c, m, "clear the partial data dir on "+m.Name()); err != nil {
 				return err
 			}
 		}
@@ -188,7 +165,7 @@ func refuseDamaged(ctx context.Context, d *Drill) error {
 // leftover shows what a refused restore left in m's data dir. etcdutl
 // (3.5 to 3.7) copies the file to member/snap/db before it checks the
 // hash and does not remove it when the check fails.
-func leftover(ctx context.Context, d *Drill, m *harness.Member, cp damaged) (bool, error) {
+func leftover(ctx context.Context, d *drill.Drill, m *harness.Member, cp fault.Damaged) (bool, error) {
 	db := harness.DataDir + "/member/snap/db"
 	left := false
 	err := d.Log.Do(record.PhaseObserve, "what the refused restore left on "+m.Name(), m.Name(), func() (record.Action, error) {
@@ -204,9 +181,9 @@ func leftover(ctx context.Context, d *Drill, m *harness.Member, cp damaged) (boo
 		}
 		left = true
 		same := "bytes that differ from the damaged copy"
-		if in, _ := recovery.CheckSnapshot(cp.data); in.HasHash && bytes.Equal(data, cp.data[:len(cp.data)-32]) {
+		if in, _ := recovery.CheckSnapshot(cp.Data); in.HasHash && bytes.Equal(data, cp.Data[:len(cp.Data)-32]) {
 			same = "the damaged copy without its 32-byte hash"
-		} else if bytes.Equal(data, cp.data) {
+		} else if bytes.Equal(data, cp.Data) {
 			same = "the damaged copy, byte for byte"
 		}
 		walState := "present"
@@ -224,7 +201,7 @@ func leftover(ctx context.Context, d *Drill, m *harness.Member, cp damaged) (boo
 
 // nothingToStart proves m's data dir exists and holds no member
 // directory: etcd has nothing from the bad file to start from.
-func nothingToStart(ctx context.Context, d *Drill, m *harness.Member) error {
+func nothingToStart(ctx context.Context, d *drill.Drill, m *harness.Member) error {
 	dir := harness.DataDir + "/member"
 	return d.Log.Do(record.PhaseObserve, "nothing is left to start from on "+m.Name(), m.Name(), func() (record.Action, error) {
 		a := record.Action{Command: fmt.Sprintf("docker cp %[1]s:%[2]s - >/dev/null && docker cp %[1]s:%[3]s -  # ls -d %[2]s %[3]s", m.ContainerName(), harness.DataDir, dir)}
@@ -240,20 +217,5 @@ func nothingToStart(ctx context.Context, d *Drill, m *harness.Member) error {
 		}
 		a.Output = fmt.Sprintf("%s: present; %s: absent (%v)\n# nothing started from bad data", harness.DataDir, dir, err)
 		return a, nil
-	})
-}
-
-// recreate replaces m's container and data volume with new, empty ones,
-// created but not started: a host with etcd installed and a clean data dir.
-func recreate(ctx context.Context, d *Drill, m *harness.Member, title string) error {
-	c := d.Cluster
-	spec := c.Spec(m.Name(), harness.InitialCluster(memberNames(c), c.Config().TLS), "new")
-	return d.Log.Do(record.PhaseRecovery, title, m.Name(), func() (record.Action, error) {
-		a := record.Action{Command: fmt.Sprintf("docker rm -f %[1]s; docker volume rm -f %[1]s-data; docker create --name %[1]s --volume %[1]s-data:%[2]s %[3]s  # rm -rf %[2]s/member, etcd not started",
-			m.ContainerName(), harness.DataDir, c.Image().Tag)}
-		if err := m.Wipe(ctx); err != nil {
-			return a, err
-		}
-		return a, m.Create(ctx, spec)
 	})
 }

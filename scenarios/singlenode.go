@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/fault"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/recovery"
 	"github.com/etcdrill/etcdrill/workload"
 )
 
@@ -15,42 +17,36 @@ import (
 // with `etcdctl snapshot save` loses its data dir; etcd is stopped, the
 // snapshot is restored in place with `etcdutl snapshot restore`, and etcd
 // starts again with everything up to the snapshot revision.
-var SingleNode = register(&Scenario{
-	Name:    "single-node",
-	Summary: "a one-member cluster loses its data dir; restore the snapshot in place",
-	Seeds:   []string{"004"},
-	Labels:  []string{"fault", "restore", "snapshot", "single-node"},
-	Members: 1,
-	TLS:     true,
-	Steps: []Step{
-		{"start the cluster", startCluster},
-		{"write under load", startLoad},
-		{"save a snapshot", saveSnapshot},
-		{"keep writing after the snapshot", writeAfterSnapshot},
-		{"the only member loses its data dir", loseOnlyMember},
-		{"writes fail", expectWritesFail},
-		{"stop the load", stopLoad},
-		{"restore the member in place from the snapshot", restoreAll},
-		{"writes are accepted again", probeWrite},
-		{"verify the member and keys up to the snapshot revision", verifyRestored},
+var SingleNode = register(&drill.Scenario{
+	Name:       "single-node",
+	Summary:    "a one-member cluster loses its data dir; restore the snapshot in place",
+	Seeds:      []string{"004"},
+	Labels:     []string{"fault", "restore", "snapshot", "single-node"},
+	Members:    1,
+	MaxMembers: 1,
+	TLS:        true,
+	Prepare: []drill.Step{
+		{Title: "save a snapshot", Do: drill.SaveSnapshot},
+		{Title: "keep writing after the snapshot", Do: drill.WriteAfterSnapshot},
 	},
+	Fault:   fault.Destroy(fault.Leader()),
+	Observe: []drill.Step{{Title: "writes fail", Do: expectWritesFail}},
+	Recover: []drill.Step{
+		{Title: "stop the load", Do: drill.StopLoad},
+		{Title: "restore the member in place from the snapshot", Do: drill.RestoreAll},
+		{Title: "writes are accepted again", Do: drill.ProbeWrite},
+	},
+	Verify: []drill.Step{{Title: "verify the member and keys up to the snapshot revision", Do: drill.VerifyRestored}},
 })
-
-func loseOnlyMember(ctx context.Context, d *Drill) error {
-	victims, _, err := fault.Destroy(fault.Leader()).Inject(ctx, d.Cluster, d.Log)
-	d.faultAt = time.Now() // the outage starts once the member is confirmed gone
-	d.victims = victims
-	return err
-}
 
 // expectWritesFail sends a put with the Go client from the operator's
 // machine: the member's host has no etcd left to run etcdctl in. The
 // recorded command is the etcdctl line that sends the same put.
-func expectWritesFail(ctx context.Context, d *Drill) error {
+func expectWritesFail(ctx context.Context, d *drill.Drill) error {
 	m := d.Cluster.Members()[0]
-	timeout := d.timeouts().Request
+	timeout := d.Config.Timeouts.Request
 	key := "/etcdrill-probe/during-outage"
-	return d.Log.Refused(record.PhaseObserve, "a write is refused: no member is left", "", func() (record.Action, error) {
+	_, err := d.Log.Refused(record.PhaseObserve, "a write is refused: no member is left", "", recovery.NoMember(), func() (record.Action, error) {
 		a := record.Action{Command: "# from the operator's machine, sent with the Go client: no etcd is left on " + m.Name() + "'s host\n" +
 			harness.ShellJoin(d.Cluster.EtcdctlArgs([]string{m.ClientURL()}, "--command-timeout="+timeout.String(), "put", key, "refused"))}
 		cli, err := d.Cluster.Client()
@@ -68,4 +64,5 @@ func expectWritesFail(ctx context.Context, d *Drill) error {
 		a.Output = fmt.Sprintf("OK (revision %d)", w.Revision)
 		return a, nil
 	})
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/scenarios"
@@ -23,11 +24,19 @@ func TestScenarios(t *testing.T) {
 
 // opts is what every drill in the suite runs with; ETCDRILL_REPORT_DIR
 // keeps the drill reports.
-var opts scenarios.Options
+var opts drill.Options
 
 // versions is the matrix the catalogue runs on: ETCDRILL_VERSIONS
 // (comma-separated), else ETCDRILL_VERSION, else the harness default.
-var versions = strings.Split(envOr("ETCDRILL_VERSIONS", envOr("ETCDRILL_VERSION", harness.DefaultVersion)), ",")
+var versions = parseVersions(envOr("ETCDRILL_VERSIONS", envOr("ETCDRILL_VERSION", harness.DefaultVersion)))
+
+func parseVersions(list string) []harness.Version {
+	var out []harness.Version
+	for _, s := range strings.Split(list, ",") {
+		out = append(out, harness.MustVersion(strings.TrimSpace(s)))
+	}
+	return out
+}
 
 // Named budgets for the suite's own waits; drill waits are in
 // harness.Timeouts.
@@ -49,14 +58,12 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	}
 	Expect(err).NotTo(HaveOccurred())
 	defer dc.Close()
-	opts = scenarios.Options{
-		Version: versions[0],
+	opts = drill.Options{
+		Version: versions[0].String(),
 		OutDir:  os.Getenv("ETCDRILL_REPORT_DIR"),
 		Logger:  slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
 	}
-	for _, s := range versions {
-		v, err := harness.ParseVersion(strings.TrimSpace(s))
-		Expect(err).NotTo(HaveOccurred())
+	for _, v := range versions {
 		By("building or reusing the etcd " + v.String() + " image")
 		_, err = harness.EnsureImage(ctx, dc, v, opts.Logger)
 		Expect(err).NotTo(HaveOccurred(), "etcd image %s", v)
@@ -73,24 +80,16 @@ func envOr(k, def string) string {
 var _ = Describe("drill catalogue", func() {
 	for _, e := range scenarios.Matrix(scenarios.All(), versions, true) {
 		s := e.Scenario
-		It(e.Name()+" on etcd "+e.Version+": "+s.Summary, Label(s.Labels...), func(ctx SpecContext) {
+		It(e.Name()+" on etcd "+e.Version.String()+": "+s.Summary, Label(s.Labels...), func(ctx SpecContext) {
 			if ok, why := s.Applies(e.Version); !ok {
 				Skip("not applicable: " + why)
 			}
 			o := opts
-			o.Version, o.Auth = strings.TrimSpace(e.Version), e.Auth
-			d := scenarios.NewDrill(s, o)
-			DeferCleanup(d.Close)
-			var err error
-			for _, st := range s.Steps {
-				By(st.Title)
-				if err = st.Do(ctx, d); err != nil {
-					break
-				}
-			}
-			rec := d.Finish(ctx, err)
+			o.Version, o.Auth = e.Version.String(), e.Auth
+			o.OnStep = func(_ string, _, _ int, title string) { By(title) }
+			res, err := drill.Run(ctx, s, o)
 			Expect(err).NotTo(HaveOccurred(), "drill %s", s.Name)
-			Expect(rec.Verdict).To(Equal(record.Pass), rec.Reason)
+			Expect(res.Record.Verdict).To(Equal(record.Pass), res.Record.Reason)
 		}, SpecTimeout(drillTimeout))
 	}
 })

@@ -1,0 +1,88 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/etcdrill/etcdrill/record"
+)
+
+// ErrDeadline is the cause of a drill's context when its Timeout ends.
+var ErrDeadline = errors.New("drill deadline exceeded")
+
+// Result is a finished run: its record and the report directory it was
+// written to ("" when none was written).
+type Result struct {
+	Record *record.Record
+	Dir    string
+}
+
+// Run runs the drill s with o: it resolves the configuration (an error
+// wrapping ErrConfig, before anything starts), runs every step in order
+// under the drill's deadline, stops at the first failing one, finishes
+// the record, writes the report and tears down. A scenario that does not
+// apply to the version is recorded as not applicable. The error is the
+// step's failure or a failed check; the result is returned either way.
+func Run(ctx context.Context, s *Scenario, o Options) (Result, error) {
+	cfg, err := Resolve(s, o)
+	if err != nil {
+		return Result{}, err
+	}
+	d := New(s, cfg)
+	if ok, why := s.Applies(cfg.Version); !ok {
+		return d.NotApplicable(why)
+	}
+	err = d.RunSteps(ctx, s.Steps())
+	res, ferr := d.Finish(ctx, err)
+	if err == nil && res.Record.Verdict == record.Fail {
+		err = fmt.Errorf("%s: %s", s.Name, res.Record.Reason)
+	}
+	return res, errors.Join(err, ferr, d.Close(ctx))
+}
+
+// RunSteps runs steps in order under the drill's deadline and returns
+// the first failure, naming the step. A step that panics is recorded as a
+// failed step and ends the drill like any failure, so the cluster is
+// still torn down.
+func (d *Drill) RunSteps(ctx context.Context, steps []Step) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, d.Config.Timeout, fmt.Errorf("%w (%s)", ErrDeadline, d.Config.Timeout))
+	defer cancel()
+	for i, st := range steps {
+		d.lg.Info("step", "title", st.Title)
+		if d.Config.OnStep != nil {
+			d.Config.OnStep(d.Scenario.Name, i+1, len(steps), st.Title)
+		}
+		if err := d.step(ctx, st); err != nil {
+			if cause := context.Cause(ctx); errors.Is(cause, ErrDeadline) {
+				err = fmt.Errorf("%w: %w", cause, err)
+			}
+			return fmt.Errorf("%s: %s: %w", d.Scenario.Name, st.Title, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: after %s: %w", d.Scenario.Name, st.Title, context.Cause(ctx))
+		}
+	}
+	return nil
+}
+
+// step runs one step, turning a panic in it into a recorded failed step.
+func (d *Drill) step(ctx context.Context, st Step) (err error) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			err = record.Panicked(p)
+			d.Log.Fail(record.PhaseSetup, st.Title, start, err)
+		}
+	}()
+	return st.Do(ctx, d)
+}
+
+// NotApplicable finishes the record of a drill that does not apply.
+func (d *Drill) NotApplicable(why string) (Result, error) {
+	r := d.Record
+	r.Verdict, r.Reason, r.End = record.NotApplicable, why, time.Now()
+	dir, err := d.write()
+	return Result{Record: r, Dir: dir}, err
+}

@@ -1,0 +1,39 @@
+package record
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestRefusedChecksItsReason is defect 3: a refusal used to be accepted
+// with any error, so an exec, TLS or auth failure counted as "writes
+// refused". Only the named reason passes now.
+func TestRefusedChecksItsReason(t *testing.T) {
+	noQuorum := Refusal{Reason: "no quorum", Says: []string{"context deadline exceeded", "etcdserver: request timed out"}}
+	for _, tc := range []struct {
+		name    string
+		out     string
+		err     error
+		want    error
+		verdict Verdict
+	}{
+		{"refused for want of quorum", "Error: context deadline exceeded\n", errors.New("etcdctl: exit 1"), nil, Expected},
+		{"a TLS error", "Error: x509: certificate signed by unknown authority\n", errors.New("etcdctl: exit 1"), ErrOtherReason, Fail},
+		{"an auth error after a retried deadline", `{"level":"warn","error":"context deadline exceeded"}` + "\nError: etcdserver: permission denied\n", errors.New("etcdctl: exit 1"), ErrOtherReason, Fail},
+		{"docker exec failed", "", errors.New("exec: container not running"), ErrOtherReason, Fail},
+		{"not refused at all", "OK\n", nil, ErrNotRefused, Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l Log
+			line, err := l.Refused(PhaseObserve, "a write is refused", "m1", noQuorum, func() (Action, error) {
+				return Action{Output: tc.out}, tc.err
+			})
+			if tc.want == nil && (err != nil || line == "") || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("Refused = %q, %v; want %v", line, err, tc.want)
+			}
+			if s := l.Steps()[0]; s.Verdict != tc.verdict {
+				t.Fatalf("step verdict %s, want %s", s.Verdict, tc.verdict)
+			}
+		})
+	}
+}

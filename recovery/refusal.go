@@ -1,0 +1,62 @@
+package recovery
+
+import (
+	"github.com/etcdrill/etcdrill/harness"
+	"github.com/etcdrill/etcdrill/record"
+)
+
+// The refusals drills observe, with what proves each on every etcd
+// version the drills run. A step that expects a refusal passes only when
+// the error says one of these; anything else (an exec, TLS or auth error)
+// fails the step, because it proves nothing about the fault.
+
+// NoQuorum is a write that cannot commit for want of quorum. etcd 3.5
+// answers "etcdserver: request timed out" when its own request timeout
+// (5 s plus two election timeouts) ends first, and 3.6 and 3.7 usually
+// let etcdctl's --command-timeout end it ("context deadline exceeded");
+// both can say "no leader" or "leader changed" while an election is under
+// way. The Go client reports DeadlineExceeded or Unavailable.
+func NoQuorum(v harness.Version) record.Refusal {
+	says := []string{"context deadline exceeded", "DeadlineExceeded", "etcdserver: no leader", "etcdserver: leader changed"}
+	if v.Minor <= 5 {
+		says = append([]string{"etcdserver: request timed out"}, says...)
+	} else {
+		says = append(says, "etcdserver: request timed out")
+	}
+	return record.Refusal{Reason: "no quorum", Says: says}
+}
+
+// NoMember is a request sent when no member is left to answer it: the Go
+// client cannot connect (Unavailable) or gives up (DeadlineExceeded).
+func NoMember() record.Refusal {
+	return record.Refusal{Reason: "no member answers", Says: []string{"connection refused", "Unavailable", "DeadlineExceeded", "context deadline exceeded", "no such host"}}
+}
+
+// NoSpace is a put refused once the NOSPACE alarm is raised: the same
+// words on 3.5, 3.6 and 3.7.
+func NoSpace() record.Refusal {
+	return record.Refusal{Reason: "database space exceeded", Says: []string{"database space exceeded"}}
+}
+
+// MissingHash is etcdutl refusing a file without an appended sha256 (a copied
+// db file, or a truncated snapshot, which etcdutl cannot tell apart).
+func MissingHash() record.Refusal {
+	return record.Refusal{Reason: "snapshot missing hash", Says: []string{"snapshot missing hash"}}
+}
+
+// WrongHash is etcdutl refusing a file whose appended sha256 does not
+// match its content.
+func WrongHash() record.Refusal {
+	return record.Refusal{Reason: "sha256 mismatch", Says: []string{"expected sha256"}}
+}
+
+// Unreachable is `endpoint health` reporting a member that does not
+// answer as unhealthy.
+func Unreachable() record.Refusal {
+	return record.Refusal{Reason: "an endpoint is unhealthy", Says: []string{"unhealthy cluster", "is unhealthy"}}
+}
+
+// Compacted is a read or watch of a revision older than the compaction.
+func Compacted() record.Refusal {
+	return record.Refusal{Reason: "revision compacted", Says: []string{"required revision has been compacted"}}
+}
