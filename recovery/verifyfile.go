@@ -16,7 +16,8 @@ import (
 var ErrBadInput = errors.New("bad snapshot file")
 
 // SnapshotFile is what can be learned of a snapshot file without starting
-// etcd: its integrity (CheckSnapshot) and what it holds (ReadStatus).
+// etcd: its integrity (CheckSnapshot), what it holds (ReadStatus) and the
+// keyspace digest of what it holds (ReadKeyspaceDigest).
 type SnapshotFile struct {
 	Path string `json:"path"`
 	// Data is the whole file, as a restore copies it.
@@ -30,6 +31,11 @@ type SnapshotFile struct {
 	// why). A truncated file is not read.
 	Status    *SnapshotStatus `json:"status,omitempty"`
 	StatusErr error           `json:"-"`
+	// Digest and KeyCount are the keyspace digest of the file's live keys
+	// and their number, as verify.Digest computes them from a cluster
+	// restored from it; set with Status ("" and 0 when Status is nil).
+	Digest   string `json:"keyspace_digest,omitempty"`
+	KeyCount int    `json:"key_count,omitempty"`
 }
 
 // ReadSnapshotFile reads and classifies the file at path, starting
@@ -61,12 +67,13 @@ func ReadSnapshotFile(path string) (*SnapshotFile, error) {
 		f.StatusErr = f.IntegrityErr
 		return f, nil
 	}
-	st, err := ReadStatus(data)
+	st, ks, err := readDB(data)
 	if err != nil {
 		f.StatusErr = err
-	} else {
-		f.Status = &st
+		return f, nil
 	}
+	f.Status = &st
+	f.Digest, f.KeyCount = ks.digest()
 	return f, nil
 }
 

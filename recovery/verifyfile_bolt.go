@@ -14,10 +14,11 @@ import (
 
 // A read-only walker of the bbolt file format, enough to compute what
 // `etcdutl snapshot status` prints (etcdutl/snapshot v3Manager.Status,
-// 3.6 and 3.7) without starting etcd and without bbolt itself: bbolt is
-// not a dependency of this module, it mmaps the file, and it panics on
-// some damaged pages. Here every offset is checked against the file, each
-// page may be reached once, and damage is an error wrapping ErrCorrupt.
+// 3.6 and 3.7) and the keyspace digest without starting etcd and without
+// bbolt itself: bbolt is not a dependency of this module, it mmaps the
+// file, and it panics on some damaged pages. Here every offset is checked
+// against the file, each page may be reached once, and damage is an error
+// wrapping ErrCorrupt.
 //
 // Layout, as bbolt 1.3 and 1.4 write it (internal/common): a page starts
 // with a 16-byte header (id u64, flags u16, count u16, overflow u32) and
@@ -60,11 +61,19 @@ type boltFile struct {
 // ("" before 3.6), and etcdutl's hash (CRC-32C over every bucket name,
 // key and value). It reads the database whether or not an appended
 // SHA-256 matches; call CheckSnapshot for that.
-func ReadStatus(data []byte) (st SnapshotStatus, err error) {
+func ReadStatus(data []byte) (SnapshotStatus, error) {
+	st, _, err := readDB(data)
+	return st, err
+}
+
+// readDB walks the database in data once, for its status and its
+// keyspace (every live key with its newest value). On error the status
+// holds what was read before it, and the keyspace is nil.
+func readDB(data []byte) (st SnapshotStatus, ks keyspace, err error) {
 	in, ierr := CheckSnapshot(data)
 	switch in.Kind {
 	case Empty, NotSnapshot, Truncated:
-		return st, ierr
+		return st, nil, ierr
 	}
 	db := data
 	if in.HasHash {
@@ -72,16 +81,16 @@ func ReadStatus(data []byte) (st SnapshotStatus, err error) {
 	}
 	f, root, err := openBolt(db, in)
 	if err != nil {
-		return st, err
+		return st, nil, err
 	}
 	defer func() { // a last guard: damage must be an error, never a crash
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+			ks, err = nil, fmt.Errorf("%w: %v", ErrCorrupt, r)
 		}
 	}()
 	st.TotalSize = in.Need()
 	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	live := map[string]bool{}
+	ks = keyspace{}
 	err = f.walkPage(root, 0, func(flags uint32, name, hdr []byte) error {
 		if flags&bucketLeafFlag == 0 {
 			return fmt.Errorf("%w: %q in the root is not a bucket", ErrCorrupt, name)
@@ -92,7 +101,7 @@ func ReadStatus(data []byte) (st SnapshotStatus, err error) {
 			h.Write(v)
 			switch string(name) {
 			case "key":
-				return keyEntry(&st, live, k, v)
+				return keyEntry(&st, ks, k, v)
 			case "meta":
 				if string(k) == "storageVersion" {
 					st.Version = strings.TrimSpace(string(v))
@@ -101,14 +110,18 @@ func ReadStatus(data []byte) (st SnapshotStatus, err error) {
 			return nil
 		})
 	})
-	st.TotalKey, st.Hash = len(live), h.Sum32()
-	return st, err
+	st.TotalKey, st.Hash = len(ks), h.Sum32()
+	if err != nil {
+		ks = nil
+	}
+	return st, ks, err
 }
 
-// keyEntry folds one entry of the "key" bucket into st, as etcdutl does:
-// keys are revisions in ascending order, so the last sets the revision; a
-// put makes its key live, a tombstone removes it.
-func keyEntry(st *SnapshotStatus, live map[string]bool, k, v []byte) error {
+// keyEntry folds one entry of the "key" bucket into st and ks, as etcdutl
+// does: keys are revisions in ascending order, so the last sets the
+// revision; a put makes its key live with its value (a later put of the
+// key replaces it), a tombstone removes it.
+func keyEntry(st *SnapshotStatus, ks keyspace, k, v []byte) error {
 	if len(k) != revBytesLen && len(k) != tombstoneLen {
 		return fmt.Errorf("%w: revision key %x is %d bytes", ErrCorrupt, k, len(k))
 	}
@@ -118,9 +131,9 @@ func keyEntry(st *SnapshotStatus, live map[string]bool, k, v []byte) error {
 		return fmt.Errorf("%w: value at revision %d: %v", ErrCorrupt, st.Revision, err)
 	}
 	if len(k) == tombstoneLen && k[revBytesLen] == 't' {
-		delete(live, string(kv.Key))
+		delete(ks, string(kv.Key))
 	} else {
-		live[string(kv.Key)] = true
+		ks[string(kv.Key)] = kv.Value // Unmarshal copied it out of the file
 	}
 	return nil
 }

@@ -12,6 +12,11 @@
 // Run from the module root (needs Docker and the etcdrill/etcd images):
 //
 //	go run recovery/testdata/verifyfile/gen.go
+//
+// genKeyspace in verifyfile_test.go applies the same history to a map to
+// know the keyspace digest each file must give: change both together.
+// Histories a real cluster is not needed for (a key deleted and
+// re-created, several changes in one txn) are in synthetic/.
 package main
 
 import (
