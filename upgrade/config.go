@@ -34,38 +34,28 @@ type Setting struct {
 var ErrNoSettings = errors.New("no etcd settings found: want an etcd config file (name: value), flags (--name=value, one per line, a systemd ExecStart or a static pod manifest) or ETCD_* variables")
 
 var (
-	yamlKeyRE = regexp.MustCompile(`^([a-z][a-z0-9-]*):(?:\s+(.*))?$`)
-	flagRE    = regexp.MustCompile(`^--?([a-z0-9][a-z0-9-]*)(?:=(.*))?$`)
-	envRE     = regexp.MustCompile(`^ETCD_([A-Z0-9_]+)=(.*)$`)
+	flagRE = regexp.MustCompile(`^--?([a-z0-9][a-z0-9-]*)(?:=(.*))?$`)
+	envRE  = regexp.MustCompile(`^ETCD_([A-Z0-9_]+)=(.*)$`)
 )
 
-// ParseConfig reads the etcd settings in data, whatever the form: an etcd
-// config file (YAML keys at the top level), a flags file (one
-// --flag=value per line), a systemd unit (ExecStart=etcd … with
-// backslash continuations, Environment=ETCD_…), a Kubernetes static pod
-// manifest (- --flag=value), or an environment file (ETCD_…=…). Each
-// setting keeps the line it is on. Only the names matter for linting,
-// so nested YAML is skipped.
+// ParseConfig reads the etcd settings in data, whatever the form. YAML is
+// read with a YAML parser, every document of a multi-document file: an
+// etcd config file (keys at the top level; nested keys are not flags and
+// are skipped), a Kubernetes manifest (the flags in the command and args
+// of every etcd container, block or flow style, and its ETCD_* env
+// entries), or a bare list of flags. Anything else is read line by line:
+// a flags file (one --flag=value or --flag value per line), a systemd
+// unit (ExecStart=etcd … with backslash continuations, Environment=ETCD_…)
+// or an environment file (ETCD_…=…). Each setting keeps the line it is on.
+// A file that starts like YAML but does not parse is an error.
 func ParseConfig(data []byte) ([]Setting, error) {
-	var out []Setting
-	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
-	continued := false // the previous line ended in a backslash
-	for i, raw := range lines {
-		t := strings.TrimSpace(raw)
-		cont := strings.HasSuffix(t, `\`)
-		t = strings.TrimSpace(strings.TrimSuffix(t, `\`))
-		wasContinued := continued
-		continued = cont
-		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") {
-			continue
-		}
-		if found := parseWords(t, i+1); len(found) > 0 {
-			out = append(out, found...)
-			continue
-		}
-		if m := yamlKeyRE.FindStringSubmatch(raw); m != nil && !wasContinued {
-			out = append(out, Setting{Name: m[1], Value: yamlValue(m[2]), Form: FormYAML, Line: i + 1})
-		}
+	data = []byte(strings.ReplaceAll(string(data), "\r\n", "\n"))
+	out, structured, err := parseYAML(data)
+	switch {
+	case err != nil && looksYAML(data):
+		return nil, err
+	case err != nil || !structured:
+		out = parseLines(data)
 	}
 	if len(out) == 0 {
 		return nil, ErrNoSettings
@@ -73,33 +63,72 @@ func ParseConfig(data []byte) ([]Setting, error) {
 	return out, nil
 }
 
-// parseWords finds flags and ETCD_* assignments among the words of one
-// logical line, after a YAML list marker or a systemd key.
-func parseWords(t string, line int) []Setting {
-	t = strings.TrimPrefix(t, "- ")
-	for _, key := range []string{"ExecStart=", "Environment=", "export "} {
-		t = strings.TrimPrefix(t, key)
-	}
-	words := splitWords(t)
-	var out []Setting
-	for i, w := range words {
-		if m := envRE.FindStringSubmatch(w); m != nil {
-			name := strings.ToLower(strings.ReplaceAll(m[1], "_", "-"))
-			out = append(out, Setting{Name: name, Value: m[2], Form: FormEnv, Line: line})
+// looksYAML reports whether the first line that is not blank or a comment
+// is a YAML key, a document marker or a list item.
+func looksYAML(data []byte) bool {
+	for _, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
-		m := flagRE.FindStringSubmatch(w)
+		return t == "---" || strings.HasPrefix(t, "- ") || yamlKeyRE.MatchString(t)
+	}
+	return false
+}
+
+var yamlKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*:(\s|$)`)
+
+// parseLines reads flags files, systemd units and environment files.
+func parseLines(data []byte) []Setting {
+	var out []Setting
+	for i, raw := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(raw), `\`))
+		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") {
+			continue
+		}
+		t = strings.TrimPrefix(t, "- ")
+		for _, key := range []string{"ExecStart=", "Environment=", "export "} {
+			t = strings.TrimPrefix(t, key)
+		}
+		var ws []word
+		for _, w := range splitWords(t) {
+			ws = append(ws, word{w, i + 1})
+		}
+		out = append(out, parseWords(ws)...)
+	}
+	return out
+}
+
+// word is one argument of a command line and the line it is on.
+type word struct {
+	text string
+	line int
+}
+
+// parseWords finds flags and ETCD_* assignments among the words of a
+// command line; --name value takes the next word as its value.
+func parseWords(words []word) []Setting {
+	var out []Setting
+	for i, w := range words {
+		if m := envRE.FindStringSubmatch(w.text); m != nil {
+			out = append(out, Setting{Name: envName(m[1]), Value: m[2], Form: FormEnv, Line: w.line})
+			continue
+		}
+		m := flagRE.FindStringSubmatch(w.text)
 		if m == nil {
 			continue
 		}
-		s := Setting{Name: m[1], Value: m[2], Form: FormFlag, Line: line}
-		if !strings.Contains(w, "=") && i+1 < len(words) && !strings.HasPrefix(words[i+1], "-") {
-			s.Value = words[i+1] // --name value
+		s := Setting{Name: m[1], Value: m[2], Form: FormFlag, Line: w.line}
+		if !strings.Contains(w.text, "=") && i+1 < len(words) && !strings.HasPrefix(words[i+1].text, "-") {
+			s.Value = words[i+1].text // --name value
 		}
 		out = append(out, s)
 	}
 	return out
 }
+
+// envName is the flag name of ETCD_<NAME>.
+func envName(name string) string { return strings.ToLower(strings.ReplaceAll(name, "_", "-")) }
 
 // splitWords splits on blanks, keeping quoted words whole and dropping
 // the quotes, as a shell or systemd would.
@@ -131,13 +160,6 @@ func splitWords(s string) []string {
 		out = append(out, b.String())
 	}
 	return out
-}
-
-func yamlValue(v string) string {
-	if i := strings.Index(v, " #"); i >= 0 {
-		v = v[:i]
-	}
-	return strings.Trim(strings.TrimSpace(v), `"'`)
 }
 
 // spell writes a setting the way its form does.

@@ -38,6 +38,12 @@ type Finding struct {
 	Fix string `json:"fix,omitempty"`
 	// Link is the etcd documentation or issue behind the gate.
 	Link string `json:"link,omitempty"`
+	// Published is when the etcd source in Link was published, or
+	// "date not found".
+	Published string `json:"published,omitempty"`
+	// Advisory names the row of Advisories the finding comes from; empty
+	// for findings about the user's own data or the same-version check.
+	Advisory string `json:"advisory,omitempty"`
 	// Source is where a config finding came from, as "file:line".
 	Source string `json:"source,omitempty"`
 }
@@ -52,14 +58,19 @@ func (f Finding) String() string {
 }
 
 // Lines is the finding as evidence lines for a report: the fix, then the
-// link, each on a line of its own.
+// link with its publication date, then where in a config it was found,
+// each on a line of its own.
 func (f Finding) Lines() []string {
 	var out []string
 	if f.Fix != "" {
 		out = append(out, "do: "+f.Fix)
 	}
 	if f.Link != "" {
-		out = append(out, "see: "+f.Link)
+		see := "see: " + f.Link
+		if f.Published != "" {
+			see += " (published " + f.Published + ")"
+		}
+		out = append(out, see)
 	}
 	if f.Source != "" {
 		out = append(out, "at: "+f.Source)

@@ -104,11 +104,13 @@ type defaultChange struct {
 	minor      int
 	old, new   string
 	consequent string
+	advisory   string // the row of Advisories that cites it
 }
 
 var defaultChanges = []defaultChange{
 	{flag: "snapshot-count", minor: 6, old: "100000", new: "10000",
-		consequent: "members snapshot and compact the raft log ten times as often; keep the old value with --snapshot-count=100000 if memory and disk were sized for it"},
+		consequent: "members snapshot and compact the raft log ten times as often; keep the old value with --snapshot-count=100000 if memory and disk were sized for it",
+		advisory:   "snapshot-count-3.6"},
 }
 
 func lookupFlag(name string) (flagChange, bool) {

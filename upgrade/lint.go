@@ -37,19 +37,19 @@ func LintConfig(settings []Setting, from, to harness.Version, source string) []F
 		}
 	}
 	if len(gates) > 1 {
-		out = append(out, Finding{
-			ID: "feature-gates", Severity: Warning, Subject: "--feature-gates", Source: source, Link: linkFor(to),
+		out = append(out, cite(Finding{
+			ID: "feature-gates", Severity: Warning, Subject: "--feature-gates", Source: source,
 			Reason: fmt.Sprintf("%d experimental flags map to feature gates; a config file takes one feature-gates key", len(gates)),
 			Fix:    "set them together: --feature-gates=" + strings.Join(gates, ",") + " (config file: feature-gates: " + strings.Join(gates, ",") + ")",
-		})
+		}, "flags-deprecated-3.6"))
 	}
 	for _, d := range defaultChanges {
 		if from.Minor < d.minor && to.Minor >= d.minor && !seen[d.flag] {
-			out = append(out, Finding{
-				ID: "default-changed", Severity: Warning, Subject: "--" + d.flag, Source: source, Link: LinkUpgrade36,
+			out = append(out, cite(Finding{
+				ID: "default-changed", Severity: Warning, Subject: "--" + d.flag, Source: source,
 				Reason: fmt.Sprintf("the config leaves --%s unset, and its default changes from %s to %s in %d.%d", d.flag, d.old, d.new, to.Major, d.minor),
 				Fix:    d.consequent,
-			})
+			}, d.advisory))
 		}
 	}
 	return out
@@ -58,10 +58,11 @@ func LintConfig(settings []Setting, from, to harness.Version, source string) []F
 func lintOne(c flagChange, s Setting, to harness.Version) (Finding, bool) {
 	ver := fmt.Sprintf("%d.%d", to.Major, to.Minor)
 	name := spell(s.Form, s.Name, s.Value)
-	f := Finding{Subject: "--" + c.flag, Link: linkFor(to)}
+	f := Finding{Subject: "--" + c.flag}
 	switch {
 	case c.added > to.Minor:
 		f.ID, f.Severity = "flag-unavailable", Blocker
+		f = cite(f, "flags-new-3.6")
 		f.Reason = fmt.Sprintf("%s: etcd %s does not have it (added in %d.%d); %s", name, ver, to.Major, c.added, ignored(s.Form, ver))
 		f.Fix = "remove it"
 		if c.older != "" {
@@ -72,6 +73,7 @@ func lintOne(c flagChange, s Setting, to harness.Version) (Finding, bool) {
 		}
 	case c.removed != 0 && to.Minor >= c.removed:
 		f.ID, f.Severity = "flag-removed", Blocker
+		f = cite(f, fmt.Sprintf("flags-removed-3.%d", c.removed))
 		f.Reason = fmt.Sprintf("%s: removed in %d.%d; %s", name, to.Major, c.removed, ignored(s.Form, ver))
 		if s.Form != FormFlag && inert(s.Value, c.def) {
 			f.Severity = Warning
@@ -80,6 +82,7 @@ func lintOne(c flagChange, s Setting, to harness.Version) (Finding, bool) {
 		f.Fix = replacement(c, s)
 	case c.deprecated != 0 && to.Minor >= c.deprecated:
 		f.ID, f.Severity = "flag-deprecated", Warning
+		f = cite(f, "flags-deprecated-3.6")
 		f.Reason = fmt.Sprintf("%s: deprecated in %d.%d", name, to.Major, c.deprecated)
 		if c.removed != 0 {
 			f.Reason += fmt.Sprintf(" and removed in %d.%d; %s still accepts it", to.Major, c.removed, ver)
@@ -91,14 +94,11 @@ func lintOne(c flagChange, s Setting, to harness.Version) (Finding, bool) {
 	return f, true
 }
 
-func linkFor(to harness.Version) string {
-	switch {
-	case to.Minor >= 7:
-		return LinkUpgrade37
-	case to.Minor == 5:
-		return LinkDowngrade36
-	}
-	return LinkUpgrade36
+// cite points f at the advisory id: its primary source and date.
+func cite(f Finding, id string) Finding {
+	a := advisory(id)
+	f.Link, f.Published, f.Advisory = a.Sources[0].URL, a.Sources[0].Published, a.ID
+	return f
 }
 
 // ignored says what etcd ver does with a name it does not know.
@@ -163,18 +163,18 @@ func inert(value, def string) bool {
 func Unlinted(from, to harness.Version) []Finding {
 	var out []Finding
 	if from.Minor < 6 && to.Minor >= 6 {
-		out = append(out, Finding{
-			ID: "config-not-linted", Severity: Warning, Subject: "3.6 flags", Link: LinkUpgrade36,
+		out = append(out, cite(Finding{
+			ID: "config-not-linted", Severity: Warning, Subject: "3.6 flags",
 			Reason: "3.6 removed --enable-v2, --experimental-enable-v2v3 and the v2 proxy flags, and turned the corruption checks into feature gates (--feature-gates=InitialCorruptCheck=true,CompactHashCheck=true)",
-			Fix:    "pass the members' config file, flags or systemd unit with --config to lint it against " + to.String(),
-		})
+			Fix:    "pass the members' config file, flags, systemd unit or static pod manifest with --config to lint it against " + to.String(),
+		}, "flags-removed-3.6"))
 	}
 	if from.Minor < 7 && to.Minor >= 7 {
-		out = append(out, Finding{
-			ID: "config-not-linted", Severity: Warning, Subject: "3.7 flags", Link: LinkUpgrade37,
+		out = append(out, cite(Finding{
+			ID: "config-not-linted", Severity: Warning, Subject: "3.7 flags",
 			Reason: "3.7 removed every --experimental-* flag; etcd refuses to start with one, and ignores one in a config file",
-			Fix:    "pass the members' config file, flags or systemd unit with --config to lint it against " + to.String(),
-		})
+			Fix:    "pass the members' config file, flags, systemd unit or static pod manifest with --config to lint it against " + to.String(),
+		}, "flags-removed-3.7"))
 	}
 	return out
 }
