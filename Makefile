@@ -24,12 +24,16 @@ build:
 drill: build
 	./bin/etcdrill run --version $(ETCD_VERSION) --out $(REPORTS) $(DRILLS)
 
-# Unit tests first (fast, no Docker), then the scenario suite verbosely so
-# the log shows every drill and Ginkgo's "Ran N of M Specs" summary.
+# The packages whose Ginkgo suites start containers.
+SUITES        := ./scenarios ./snapverify ./upgradecheck
+
+# Unit tests first (fast, no Docker: the suites skip under -short), then
+# the containerized suites one package at a time, verbosely, so the log
+# shows every drill and Ginkgo's "Ran N of M Specs" summary.
 test: browser
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /scenarios$$)
+	$(GO) test -short -count=1 ./...
 	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
-	  $(GO) test -count=1 -v -timeout $(TEST_TIMEOUT) ./scenarios -args -ginkgo.no-color -ginkgo.succinct
+	  $(GO) test -count=1 -p 1 -v -timeout $(TEST_TIMEOUT) $(SUITES) -args -ginkgo.no-color -ginkgo.succinct
 
 unit:
 	$(GO) test -short -count=1 ./...

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -35,7 +36,17 @@ func TestRun(t *testing.T) {
 		{name: "run help", args: []string{"run", "-h"}, code: 0, stdoutHas: []string{"etcdrill run [NAME...]", "--tls", "--versions", "Examples:"}},
 		{name: "version", args: []string{"version"}, code: 0, stdoutHas: []string{"etcdrill", "3.6.16"}},
 		{name: "completion", args: []string{"completion", "bash"}, code: 0, stdoutHas: []string{"etcdrill"}},
-		{name: "list", args: []string{"list"}, code: 0, stdoutHas: []string{"NAME", "leader-kill", "quorum-loss"}},
+		{name: "list", args: []string{"list"}, code: 0, stdoutHas: []string{"DRILL", "leader-kill", "quorum-loss", "FAULT", "destroy-majority", "kill-leader"}},
+		// Defect 1: impossible sizes were a panic after containers started.
+		{name: "quorum-loss on 1 member", args: []string{"run", "quorum-loss", "--members", "1"}, code: 2,
+			errHas: []string{"quorum-loss", "majority of a 1-member cluster"}, stdoutNone: true},
+		{name: "force-new-cluster on 1 member", args: []string{"run", "force-new-cluster", "--members", "1"}, code: 2, errHas: []string{"force-new-cluster"}, stdoutNone: true},
+		{name: "snapshot-from-db-file on 1 member", args: []string{"run", "snapshot-from-db-file", "--members", "1"}, code: 2, errHas: []string{"follower of a 1-member cluster"}, stdoutNone: true},
+		{name: "all on 1 member", args: []string{"run", "--all", "--members", "1"}, code: 2, stdoutNone: true},
+		// Defect 6: bad load settings were recorded as one thing while another ran.
+		{name: "zero writers", args: []string{"run", "leader-kill", "--writers", "0"}, code: 2, errHas: []string{"--writers 0"}, stdoutNone: true},
+		{name: "negative rate", args: []string{"run", "leader-kill", "--rate", "-1"}, code: 2, errHas: []string{"--rate -1"}, stdoutNone: true},
+		{name: "zero timeout", args: []string{"run", "leader-kill", "--timeout", "0s"}, code: 2, errHas: []string{"--timeout"}, stdoutNone: true},
 		{name: "help", args: []string{"help"}, code: 0, stdoutHas: []string{"Exit codes", "etcdrill run"}},
 		{name: "--help", args: []string{"--help"}, code: 0, stdoutHas: []string{"Exit codes"}},
 		{name: "report missing dir", args: []string{"report", "/nonexistent"}, code: 2, errHas: []string{"/nonexistent"}, stdoutNone: true},
@@ -99,18 +110,77 @@ func TestOutputJSON(t *testing.T) {
 	if err := run(context.Background(), []string{"list", "-o", "json"}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	var entries []struct{ Name string }
-	if err := json.Unmarshal(out.Bytes(), &entries); err != nil {
+	var list struct {
+		Drills []struct{ Name string }
+		Faults []struct {
+			Name   string
+			Drills []string
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &list); err != nil {
 		t.Fatalf("list -o json is not JSON: %v\n%s", err, out.String())
 	}
 	found := false
-	for _, e := range entries {
+	for _, e := range list.Drills {
 		found = found || e.Name == "quorum-loss"
+	}
+	for _, f := range list.Faults {
+		found = found && (f.Name != "destroy-majority" || strings.Contains(strings.Join(f.Drills, ","), "quorum-loss"))
 	}
 	if !found {
 		t.Fatalf("list -o json lacks quorum-loss: %s", out.String())
 	}
 	if err := run(context.Background(), []string{"list", "-o", "yaml"}, &out, &errOut); err == nil {
 		t.Fatal("-o yaml should be refused")
+	}
+}
+
+// TestErrorFormat is defect 6: an unknown root flag printed
+// "etcdrill: etcdrill: ...", and with -o json errors were not JSON.
+func TestErrorFormat(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"--nope"}, &out, &errOut)
+	var line bytes.Buffer
+	code := exitCode(err, &line, false)
+	if code != 2 || strings.Count(line.String(), "etcdrill:") != 1 {
+		t.Fatalf("unknown root flag: exit %d, %q; want exit 2 and one etcdrill: prefix", code, line.String())
+	}
+	for _, args := range [][]string{{"run", "nope-drill", "-o", "json"}, {"--output=json", "run", "--writers", "0"}, {"-o", "json", "--nope"}} {
+		err := run(context.Background(), args, &out, &errOut)
+		line.Reset()
+		code := exitCode(err, &line, jsonWanted(args))
+		var v struct {
+			Error string `json:"error"`
+			Exit  int    `json:"exit_code"`
+		}
+		if jerr := json.Unmarshal(line.Bytes(), &v); jerr != nil || v.Error == "" || v.Exit != code || code != 2 {
+			t.Errorf("%q: exit %d, printed %q; want one JSON error object with exit_code 2", args, code, line.String())
+		}
+	}
+}
+
+// TestInterrupts is defect 2: the first Ctrl-C cancels the run with the
+// operator's cause (drills record interrupted, exit 130); the second
+// stops waiting for teardown.
+func TestInterrupts(t *testing.T) {
+	sigs := make(chan os.Signal, 2)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	exited := make(chan struct{})
+	var errOut bytes.Buffer
+	go interrupts(sigs, cancel, &errOut, func() { close(exited) })
+	sigs <- os.Interrupt
+	<-ctx.Done()
+	if !errors.Is(context.Cause(ctx), errInterrupted) {
+		t.Fatalf("cause %v, want errInterrupted", context.Cause(ctx))
+	}
+	select {
+	case <-exited:
+		t.Fatal("exited on the first Ctrl-C; it must wait for teardown")
+	default:
+	}
+	sigs <- os.Interrupt
+	<-exited
+	if code := exitCode(&exitError{exitInterrupted, errInterrupted}, &errOut, false); code != 130 {
+		t.Fatalf("exit code %d, want 130", code)
 	}
 }

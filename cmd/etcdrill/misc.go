@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,12 +40,15 @@ func writeSummary(w io.Writer, format string, rows []summaryRow, outDir string) 
 	}
 	var out [][]string
 	for _, r := range rows {
-		rto := "-"
-		if r.RTOMs >= 0 && r.Verdict != "not-applicable" {
-			rto = (time.Duration(r.RTOMs) * time.Millisecond).String()
+		rto, rpo := "-", "-"
+		if r.RTOMs != nil {
+			rto = (time.Duration(*r.RTOMs) * time.Millisecond).String()
+		}
+		if r.RPO != nil {
+			rpo = fmt.Sprint(*r.RPO)
 		}
 		out = append(out, []string{r.Drill, r.Version, fmt.Sprint(r.TLS), strings.ToUpper(string(r.Verdict)),
-			(time.Duration(r.Duration * float64(time.Second))).Round(time.Second).String(), rto, fmt.Sprint(r.RPO), r.Reason})
+			(time.Duration(r.Duration * float64(time.Second))).Round(time.Second).String(), rto, rpo, r.Reason})
 	}
 	if err := table(w, "DRILL\tVERSION\tTLS\tVERDICT\tDURATION\tRTO\tRPO\tREASON", out); err != nil {
 		return err
@@ -57,7 +62,7 @@ func writeSummary(w io.Writer, format string, rows []summaryRow, outDir string) 
 func newListCmd(w io.Writer, outFmt func() (string, error)) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List the drill catalogue",
+		Short: "List the drill catalogue and the faults each drill injects",
 		Args:  positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := outFmt()
@@ -69,20 +74,60 @@ func newListCmd(w io.Writer, outFmt func() (string, error)) *cobra.Command {
 				Seeds   []string `json:"seeds"`
 				Members int      `json:"members"`
 				TLS     bool     `json:"tls"`
+				Faults  []string `json:"faults"`
 				Summary string   `json:"summary"`
+			}
+			type faultEntry struct {
+				Name   string   `json:"name"`
+				Target string   `json:"target"`
+				Drills []string `json:"drills"`
 			}
 			var es []entry
 			var rows [][]string
+			byFault := map[string]*faultEntry{}
+			var order []string
 			for _, s := range scenarios.All() {
-				es = append(es, entry{s.Name, s.Seeds, s.Members, s.TLS, s.Summary})
-				rows = append(rows, []string{s.Name, strings.Join(s.Seeds, ","), fmt.Sprint(s.Members), fmt.Sprint(s.TLS), s.Summary})
+				var names []string
+				for _, fl := range s.Faults() {
+					names = append(names, fl.Name())
+					fe, ok := byFault[fl.Name()]
+					if !ok {
+						fe = &faultEntry{Name: fl.Name(), Target: fl.Target().Name()}
+						byFault[fl.Name()] = fe
+						order = append(order, fl.Name())
+					}
+					if !slices.Contains(fe.Drills, s.Name) {
+						fe.Drills = append(fe.Drills, s.Name)
+					}
+				}
+				es = append(es, entry{s.Name, s.Seeds, s.Members, s.TLS, names, s.Summary})
+				rows = append(rows, []string{s.Name, strings.Join(s.Seeds, ","), fmt.Sprint(s.Members), fmt.Sprint(s.TLS), dashIfEmpty(strings.Join(names, ",")), s.Summary})
+			}
+			sort.Strings(order)
+			var fes []faultEntry
+			var frows [][]string
+			for _, n := range order {
+				fe := byFault[n]
+				fes = append(fes, *fe)
+				frows = append(frows, []string{fe.Name, fe.Target, strings.Join(fe.Drills, ",")})
 			}
 			if f == "json" {
-				return writeJSON(w, es)
+				return writeJSON(w, map[string]any{"drills": es, "faults": fes})
 			}
-			return table(w, "NAME\tSEEDS\tMEMBERS\tTLS\tSUMMARY", rows)
+			if err := table(w, "DRILL\tSEEDS\tMEMBERS\tTLS\tFAULTS\tSUMMARY", rows); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+			return table(w, "FAULT\tTARGET\tDRILLS", frows)
 		},
 	}
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func newReportCmd(w io.Writer) *cobra.Command {

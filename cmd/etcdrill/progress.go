@@ -46,7 +46,7 @@ func (p *progress) start(name, version string) {
 	p.bar.Set("drill", fmt.Sprintf("[%d/%d] %s %s", p.n, p.total, name, version)).Start()
 }
 
-// step is scenarios.Options.OnStep.
+// step is drill.Options.OnStep.
 func (p *progress) step(_ string, i, n int, title string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -66,7 +66,7 @@ func (p *progress) done(r *record.Record) {
 		p.bar = nil
 	}
 	p.mu.Unlock()
-	mark := map[record.Verdict]string{record.Pass: "PASS", record.Fail: "FAIL", record.NotApplicable: "N/A "}[r.Verdict]
+	mark := map[record.Verdict]string{record.Pass: "PASS", record.Fail: "FAIL", record.NotApplicable: "N/A ", record.Interrupted: "STOP"}[r.Verdict]
 	line := fmt.Sprintf("%s  %s %s  %s", mark, r.Scenario, r.Config.EtcdVersion, time.Since(p.t0).Round(time.Second))
 	if r.Reason != "" {
 		line += "  " + r.Reason

@@ -19,7 +19,8 @@ Exit codes:
   0  every drill passed (or does not apply to the version)
   1  a drill failed
   2  usage or environment error: no Docker engine, unknown etcd version,
-     unknown drill, bad flag`
+     unknown drill, bad flag, a cluster size the drill cannot run on
+  130 interrupted (Ctrl-C); a second Ctrl-C stops waiting for teardown`
 
 const rootExample = `  # run the default drills on the default etcd version
   etcdrill run
@@ -48,7 +49,12 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		return output, nil
 	}
 	lg := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr("%s: %v", c.Name(), err) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if !c.HasParent() { // the root: "etcdrill: " is printed once, in front of every error
+			return usageErr("%v", err)
+		}
+		return usageErr("%s: %v", c.Name(), err)
+	})
 	root.AddCommand(
 		newListCmd(stdout, outFmt),
 		newRunCmd(stdout, stderr, lg, outFmt),

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/reports"
@@ -20,6 +21,7 @@ type runFlags struct {
 	members, writers                         int
 	seed                                     int64
 	rate                                     float64
+	timeout                                  time.Duration
 	all, keep                                bool
 }
 
@@ -57,12 +59,13 @@ per drill under --out. A summary table (or JSON with -o json) goes to stdout.`,
 	fl.Float64Var(&f.rate, "rate", 100, "total writes per second")
 	fl.StringVar(&f.out, "out", "reports/runs", "directory for drill reports")
 	fl.BoolVar(&f.all, "all", false, "run every drill in the catalogue, plus the auth variants of those that have one")
-	fl.BoolVar(&f.keep, "keep-artifacts", false, "save member logs and data dirs of a failed drill in its report directory")
+	fl.BoolVar(&f.keep, "keep-artifacts", false, "save member logs and data dirs of a failed or interrupted drill in its report directory")
+	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "deadline for each drill; a drill still running then fails, naming its step")
 	return cmd
 }
 
 func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Writer, lg *slog.Logger, outFmt string) error {
-	var list []*scenarios.Scenario
+	var list []*drill.Scenario
 	if f.all {
 		list = scenarios.All()
 	} else {
@@ -77,7 +80,15 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 			list = append(list, s)
 		}
 	}
-	opts := scenarios.Options{Image: f.image, Members: f.members, Seed: f.seed, OutDir: f.out, KeepArtifacts: f.keep, Logger: lg}
+	switch {
+	case f.writers < 1:
+		return usageErr("--writers %d: want 1 or more", f.writers)
+	case f.rate <= 0:
+		return usageErr("--rate %g: want a positive number of writes per second", f.rate)
+	case f.timeout <= 0:
+		return usageErr("--timeout %s: want a positive duration", f.timeout)
+	}
+	opts := drill.Options{Image: f.image, Members: f.members, Seed: f.seed, OutDir: f.out, KeepArtifacts: f.keep, Timeout: f.timeout, Logger: lg}
 	opts.Load.Writers, opts.Load.Rate = f.writers, f.rate
 	var err error
 	if opts.TLS, err = onOffAuto("tls", f.tls); err != nil {
@@ -86,39 +97,55 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 	if opts.Auth, err = onOffAuto("auth", f.auth); err != nil {
 		return err
 	}
-	versions := []string{f.version}
+	vlist := []string{f.version}
 	if f.versions != "" {
-		versions = strings.Split(f.versions, ",")
+		vlist = strings.Split(f.versions, ",")
 	}
-	for i, v := range versions {
-		versions[i] = strings.TrimSpace(v)
-		if err := preflight(ctx, versions[i], f.image); err != nil {
+	var versions []harness.Version
+	for _, s := range vlist {
+		v, err := harness.ParseVersion(strings.TrimSpace(s))
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		versions = append(versions, v)
+	}
+	matrix := scenarios.Matrix(list, versions, f.all && opts.Auth == nil)
+	// Every entry's configuration is checked before anything else, so an
+	// impossible size is one line and exit 2, not a panic half way
+	// through the matrix.
+	for _, e := range matrix {
+		if _, err := drill.Resolve(e.Scenario, entryOptions(opts, e)); err != nil {
+			return usageErr("%v", err)
+		}
+	}
+	for _, v := range versions {
+		if err := preflight(ctx, v, f.image); err != nil {
 			return err
 		}
 	}
-	matrix := scenarios.Matrix(list, versions, f.all && opts.Auth == nil)
 	prog := newProgress(stderr, len(matrix))
 	if prog.live {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	opts.OnStep = prog.step
 	var rows []summaryRow
-	failed := 0
+	failed, interrupted := 0, 0
 	for _, e := range matrix {
-		o := opts
-		o.Version = e.Version
-		if e.Auth != nil {
-			o.Auth = e.Auth
-		}
-		prog.start(e.Name(), e.Version)
-		rec, err := scenarios.Run(ctx, e.Scenario, o)
-		prog.done(rec)
-		rows = append(rows, newSummaryRow(e.Name(), rec, scenarios.ReportDir(f.out, rec)))
-		if err != nil || rec.Verdict == record.Fail {
-			failed++
-		}
 		if ctx.Err() != nil {
 			break
+		}
+		prog.start(e.Name(), e.Version.String())
+		res, err := drill.Run(ctx, e.Scenario, entryOptions(opts, e))
+		if res.Record == nil { // refused before it started: checked above, so an environment error
+			return usageErr("%s: %v", e.Name(), err)
+		}
+		prog.done(res.Record)
+		rows = append(rows, newSummaryRow(e.Name(), res.Record, res.Dir))
+		switch {
+		case res.Record.Verdict == record.Interrupted:
+			interrupted++
+		case err != nil || res.Record.Verdict == record.Fail:
+			failed++
 		}
 	}
 	if f.out != "" {
@@ -130,10 +157,23 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 	if err := writeSummary(stdout, outFmt, rows, f.out); err != nil {
 		return err
 	}
-	if failed > 0 {
+	switch {
+	case interrupted > 0 || ctx.Err() != nil:
+		return &exitError{exitInterrupted, fmt.Errorf("interrupted: %d of %d drills ran, %d failed", len(rows), len(matrix), failed)}
+	case failed > 0:
 		return &exitError{1, fmt.Errorf("%d of %d drills failed", failed, len(rows))}
 	}
 	return nil
+}
+
+// entryOptions are opts for one entry of the matrix.
+func entryOptions(opts drill.Options, e scenarios.Entry) drill.Options {
+	o := opts
+	o.Version = e.Version.String()
+	if e.Auth != nil {
+		o.Auth = e.Auth
+	}
+	return o
 }
 
 // onOffAuto reads an on|off|auto flag; auto (nil) keeps the drill's own.
@@ -150,11 +190,7 @@ func onOffAuto(name, v string) (*bool, error) {
 
 // preflight turns the environment errors every drill would hit into one
 // clear line before anything starts.
-func preflight(ctx context.Context, version, image string) error {
-	v, err := harness.ParseVersion(version)
-	if err != nil {
-		return usageErr("%v", err)
-	}
+func preflight(ctx context.Context, v harness.Version, image string) error {
 	dc, err := harness.Docker(ctx)
 	if err != nil {
 		return usageErr("%v (etcdrill needs a running Docker engine)", err)
@@ -178,8 +214,8 @@ type summaryRow struct {
 	Auth     bool           `json:"auth"`
 	Verdict  record.Verdict `json:"verdict"`
 	Duration float64        `json:"duration_s"`
-	RTOMs    int64          `json:"rto_ms"`
-	RPO      int            `json:"rpo_writes"`
+	RTOMs    *int64         `json:"rto_ms"`     // null: not measured
+	RPO      *int           `json:"rpo_writes"` // null: not measured
 	Reason   string         `json:"reason,omitempty"`
 	Report   string         `json:"report_dir,omitempty"`
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
-	"github.com/etcdrill/etcdrill/scenarios"
+	"github.com/etcdrill/etcdrill/snapverify"
 	"github.com/spf13/cobra"
 )
 
@@ -43,7 +43,7 @@ func newSnapshotCmd(stdout io.Writer, lg *slog.Logger, outFmt func() (string, er
 }
 
 func newSnapshotVerifyCmd(stdout io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {
-	o := scenarios.SnapshotVerifyOptions{Logger: lg}
+	o := snapverify.Options{Logger: lg}
 	cmd := &cobra.Command{
 		Use:     "verify FILE",
 		Short:   "Check a snapshot file offline, then restore it on a throwaway cluster and verify it is served",
@@ -55,14 +55,17 @@ func newSnapshotVerifyCmd(stdout io.Writer, lg *slog.Logger, outFmt func() (stri
 			if err != nil {
 				return err
 			}
-			rec, err := scenarios.VerifySnapshot(cmd.Context(), args[0], o)
+			res, err := snapverify.Verify(cmd.Context(), args[0], o)
+			rec := res.Record
 			if rec == nil {
 				return usageErr("snapshot verify: %s", oneLine(err))
 			}
-			if werr := writeVerifySummary(stdout, f, args[0], rec, scenarios.ReportDir(o.OutDir, rec)); werr != nil {
+			if werr := writeVerifySummary(stdout, f, args[0], rec, res.Dir); werr != nil {
 				return usageErr("snapshot verify: %v", werr)
 			}
 			switch {
+			case rec.Verdict == record.Interrupted:
+				return &exitError{exitInterrupted, fmt.Errorf("%s", rec.Reason)}
 			case rec.Verdict == record.Fail:
 				return &exitError{1, fmt.Errorf("%s", oneLine(err))}
 			case err != nil:

@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
-	"github.com/etcdrill/etcdrill/scenarios"
+	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/upgrade"
+	"github.com/etcdrill/etcdrill/upgradecheck"
 	"github.com/spf13/cobra"
 )
 
@@ -84,7 +85,7 @@ func (f *upgradeFlags) run(ctx context.Context, w io.Writer, lg *slog.Logger, ou
 	default:
 		return usageErr("upgrade-check: --members %d: want 1, 3 or 5", f.members)
 	}
-	res, err := scenarios.UpgradeCheck(ctx, scenarios.UpgradeOptions{
+	res, err := upgradecheck.Check(ctx, upgradecheck.Options{
 		From: f.from, To: f.to, Members: f.members, V2: f.v2, Config: f.config, DataDir: f.dataDir,
 		Seed: f.seed, OutDir: f.out, Logger: lg,
 	})
@@ -101,6 +102,9 @@ func (f *upgradeFlags) run(ctx context.Context, w io.Writer, lg *slog.Logger, ou
 	} else if werr := writeUpgradeSummary(w, res); werr != nil {
 		return werr
 	}
+	if res.Verdict == record.Interrupted {
+		return &exitError{exitInterrupted, fmt.Errorf("upgrade-check %s → %s: %s", res.From, res.To, res.Reason)}
+	}
 	if err != nil || !res.Safe {
 		return &exitError{1, fmt.Errorf("%s %s → %s is not safe: %s", res.Direction, res.From, res.To, flatten(errors.New(res.Reason)))}
 	}
@@ -113,7 +117,7 @@ func flatten(err error) string {
 
 // writeUpgradeSummary prints the result on one screen: verdict, gates,
 // the rolling upgrade per member, the fallback, and what to do.
-func writeUpgradeSummary(w io.Writer, r *scenarios.UpgradeResult) error {
+func writeUpgradeSummary(w io.Writer, r *upgradecheck.Result) error {
 	verdict := "SAFE TO " + strings.ToUpper(r.Direction)
 	if !r.Safe {
 		verdict = "NOT SAFE"
@@ -134,7 +138,7 @@ func writeUpgradeSummary(w io.Writer, r *scenarios.UpgradeResult) error {
 		rows = rows[:0]
 		for _, step := range []struct {
 			to string
-			ms []scenarios.MemberUpgrade
+			ms []upgradecheck.MemberUpgrade
 		}{{r.To, r.Members}, {r.From, r.Back}} {
 			for _, m := range step.ms {
 				out := (time.Duration(m.OutMillis) * time.Millisecond).Round(10 * time.Millisecond)
