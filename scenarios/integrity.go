@@ -3,7 +3,6 @@ package scenarios
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	cerrdefs "github.com/containerd/errdefs"

@@ -2,7 +2,7 @@
 // cluster from version X to version Y is safe: the version path, the
 // known upgrade bugs, and the flags and config keys Y removed, renamed or
 // changed. It is pure code: no Docker, no network. The rehearsal that
-// proves the rest (a rolling upgrade under load) lives in scenarios.
+// proves the rest (a rolling upgrade under load) lives in upgradecheck.
 package upgrade
 
 import (

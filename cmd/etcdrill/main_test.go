@@ -41,7 +41,7 @@ func TestRun(t *testing.T) {
 		{name: "quorum-loss on 1 member", args: []string{"run", "quorum-loss", "--members", "1"}, code: 2,
 			errHas: []string{"quorum-loss", "majority of a 1-member cluster"}, stdoutNone: true},
 		{name: "force-new-cluster on 1 member", args: []string{"run", "force-new-cluster", "--members", "1"}, code: 2, errHas: []string{"force-new-cluster"}, stdoutNone: true},
-		{name: "snapshot-from-db-file on 1 member", args: []string{"run", "snapshot-from-db-file", "--members", "1"}, code: 2, errHas: []string{"follower of a 1-member cluster"}, stdoutNone: true},
+		{name: "snapshot-from-db-file on 1 member", args: []string{"run", "snapshot-from-db-file", "--members", "1"}, code: 2, errHas: []string{"snapshot-from-db-file", "of a 1-member cluster"}, stdoutNone: true},
 		{name: "all on 1 member", args: []string{"run", "--all", "--members", "1"}, code: 2, stdoutNone: true},
 		// Defect 6: bad load settings were recorded as one thing while another ran.
 		{name: "zero writers", args: []string{"run", "leader-kill", "--writers", "0"}, code: 2, errHas: []string{"--writers 0"}, stdoutNone: true},

@@ -1,4 +1,4 @@
-package scenarios
+package upgradecheck
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package scenarios_test
+package snapverify_test
 
 import (
 	"bytes"
@@ -12,16 +12,17 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
-	"github.com/etcdrill/etcdrill/scenarios"
+	"github.com/etcdrill/etcdrill/snapverify"
 	"github.com/etcdrill/etcdrill/verify"
 )
 
-// snapshotVerifyTimeout bounds one spec: a source cluster or a throwaway
-// one, each up in seconds on an idle machine.
-const snapshotVerifyTimeout = 4 * time.Minute
+// specTimeout bounds one spec: a source cluster or a throwaway one, each
+// up in seconds on an idle machine.
+const specTimeout = 4 * time.Minute
 
 // snapshotSource is what a real cluster left: a saved snapshot, its
 // stopped member's db file, and the keyspace it served.
@@ -37,7 +38,7 @@ type snapshotSource struct {
 // snapshot, copies member/snap/db out of the stopped member, and tears
 // the cluster down, so only one cluster runs at a time.
 func buildSnapshotSource(ctx context.Context, version string) snapshotSource {
-	c, err := harness.New(ctx, harness.WithVersion(version), harness.WithName("snapshot-source"), harness.WithMembers(1), harness.WithLogger(opts.Logger))
+	c, err := harness.New(ctx, harness.WithVersion(version), harness.WithName("snapshot-source"), harness.WithMembers(1), harness.WithLogger(logger))
 	DeferCleanup(c.Close)
 	Expect(err).NotTo(HaveOccurred(), "start the source cluster")
 	defer c.Close(ctx)
@@ -57,7 +58,7 @@ func buildSnapshotSource(ctx context.Context, version string) snapshotSource {
 	Expect(err).NotTo(HaveOccurred())
 	src.digest, src.keys = verify.Digest(kvs)
 	m := c.Members()[0]
-	snap, err := recovery.SaveSnapshot(ctx, &record.Log{Logger: opts.Logger}, c, m)
+	snap, err := recovery.SaveSnapshot(ctx, &record.Log{Logger: logger}, c, m)
 	Expect(err).NotTo(HaveOccurred(), "snapshot save on %s", m.Name())
 	src.snap, src.rev = snap.Data, snap.Status.Revision
 	Expect(m.Stop(ctx)).To(Succeed(), "stop %s", m.Name())
@@ -67,15 +68,16 @@ func buildSnapshotSource(ctx context.Context, version string) snapshotSource {
 	return src
 }
 
-// verifyFile writes data to a file and runs VerifySnapshot on it.
-func verifyFile(ctx context.Context, name string, data []byte, o scenarios.SnapshotVerifyOptions) (*record.Record, error) {
+// verifyFile writes data to a file and runs Verify on it.
+func verifyFile(ctx context.Context, name string, data []byte, o snapverify.Options) (*record.Record, error) {
 	path := filepath.Join(GinkgoT().TempDir(), name)
 	Expect(os.WriteFile(path, data, 0o600)).To(Succeed())
-	o.Image, o.OutDir, o.Logger = opts.Image, opts.OutDir, opts.Logger
+	o.OutDir, o.Logger = outDir, logger
 	if o.Version == "" {
-		o.Version = opts.Version
+		o.Version = version
 	}
-	return scenarios.VerifySnapshot(ctx, path, o)
+	res, err := snapverify.Verify(ctx, path, o)
+	return res.Record, err
 }
 
 func checkOf(r *record.Record, name string) record.Check {
@@ -85,6 +87,12 @@ func checkOf(r *record.Record, name string) record.Check {
 		}
 	}
 	return record.Check{Name: name, Summary: "not recorded"}
+}
+
+func expectPassed(r *record.Record, names ...string) {
+	for _, name := range names {
+		Expect(checkOf(r, name).Verdict).To(Equal(record.Pass), "%s: %s", name, checkOf(r, name).Summary)
+	}
 }
 
 // expectRefusedOffline: the exit-1 class, decided before any container.
@@ -103,90 +111,88 @@ var _ = Describe("snapshot verify", Ordered, Label("snapshot", "restore"), func(
 	var src snapshotSource
 
 	BeforeAll(func(ctx SpecContext) {
-		By("building a snapshot and a db file from a live etcd " + opts.Version + " cluster")
-		src = buildSnapshotSource(ctx, opts.Version)
-	}, NodeTimeout(snapshotVerifyTimeout))
+		By("building a snapshot and a db file from a live etcd " + version + " cluster")
+		src = buildSnapshotSource(ctx, version)
+	}, NodeTimeout(specTimeout))
 
 	It("serves a valid snapshot with the keyspace digest of the cluster it came from", func(ctx SpecContext) {
-		rec, err := verifyFile(ctx, "snapshot.db", src.snap, scenarios.SnapshotVerifyOptions{Members: 3})
+		rec, err := verifyFile(ctx, "snapshot.db", src.snap, snapverify.Options{Members: 3})
 		Expect(err).NotTo(HaveOccurred())
+		Expect(rec.Kind).To(Equal(record.KindSnapshotVerify))
 		Expect(rec.Verdict).To(Equal(record.Pass), rec.Reason)
 		Expect(rec.Metrics.Digest).To(Equal(src.digest), "digest of the restored keyspace")
 		Expect(rec.Metrics.KeyCount).To(Equal(src.keys))
 		Expect(rec.Metrics.SnapshotRevision).To(Equal(src.rev))
-		for _, name := range []string{"etcdutl-status", "served", "key-count", "revision", "health", "hashkv"} {
-			Expect(checkOf(rec, name).Verdict).To(Equal(record.Pass), "%s: %s", name, checkOf(rec, name).Summary)
-		}
-	}, SpecTimeout(snapshotVerifyTimeout))
+		Expect(rec.Metrics.RTOMillis).To(BeNil(), "nothing failed, so no RTO")
+		expectPassed(rec, "etcdutl-status", "served", "key-count", "keyspace-digest", "revision", "health", "hashkv")
+	}, SpecTimeout(specTimeout))
 
-	It("with --bump-revision --mark-compacted: the revision moves on and old revisions read and watch as compacted", func(ctx SpecContext) {
-		rec, err := verifyFile(ctx, "snapshot.db", src.snap, scenarios.SnapshotVerifyOptions{Members: 1, BumpRevision: 1000, MarkCompacted: true})
+	It("with --bump-revision --mark-compacted: the revision moves on, old revisions read and watch as compacted, and the keyspace is the file's", func(ctx SpecContext) {
+		rec, err := verifyFile(ctx, "snapshot.db", src.snap, snapverify.Options{Members: 1, BumpRevision: 1000, MarkCompacted: true})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(rec.Verdict).To(Equal(record.Pass), rec.Reason)
-		for _, name := range []string{"revision", "compacted-read", "compacted-watch"} {
-			Expect(checkOf(rec, name).Verdict).To(Equal(record.Pass), "%s: %s", name, checkOf(rec, name).Summary)
-		}
+		expectPassed(rec, "revision", "compacted-read", "compacted-watch", "keyspace-digest")
 		Expect(rec.Metrics.Digest).To(Equal(src.digest))
-	}, SpecTimeout(snapshotVerifyTimeout))
+	}, SpecTimeout(specTimeout))
 
 	It("refuses a copied db file without --skip-hash-check and serves it with the flag", func(ctx SpecContext) {
 		By("without --skip-hash-check")
-		rec, err := verifyFile(ctx, "db", src.db, scenarios.SnapshotVerifyOptions{Members: 1})
+		rec, err := verifyFile(ctx, "db", src.db, snapverify.Options{Members: 1})
 		expectRefusedOffline(rec, err, "--skip-hash-check")
 		By("with --skip-hash-check")
-		rec, err = verifyFile(ctx, "db", src.db, scenarios.SnapshotVerifyOptions{Members: 1, SkipHashCheck: true})
+		rec, err = verifyFile(ctx, "db", src.db, snapverify.Options{Members: 1, SkipHashCheck: true})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(rec.Verdict).To(Equal(record.Pass), rec.Reason)
+		expectPassed(rec, "keyspace-digest")
 		Expect(rec.Metrics.Digest).To(Equal(src.digest))
-	}, SpecTimeout(snapshotVerifyTimeout))
+	}, SpecTimeout(specTimeout))
 
 	It("refuses a snapshot with one flipped byte before starting anything, though the file still reads", func(ctx SpecContext) {
 		at := bytes.Index(src.snap, []byte("value-030-"))
 		Expect(at).To(BeNumerically(">", 0), "a stored value to flip")
 		flipped := bytes.Clone(src.snap)
 		flipped[at+12] ^= 0x01
-		rec, err := verifyFile(ctx, "flipped.db", flipped, scenarios.SnapshotVerifyOptions{SkipHashCheck: true})
+		rec, err := verifyFile(ctx, "flipped.db", flipped, snapverify.Options{SkipHashCheck: true})
 		expectRefusedOffline(rec, err, "sha256 mismatch")
 		Expect(checkOf(rec, "snapshot-status").Verdict).To(Equal(record.Pass), "the file still reads: only the hash tells")
-	}, SpecTimeout(snapshotVerifyTimeout))
+	}, SpecTimeout(specTimeout))
 
 	It("refuses a truncated snapshot and says it is truncated", func(ctx SpecContext) {
-		rec, err := verifyFile(ctx, "truncated.db", src.snap[:len(src.snap)*2/3], scenarios.SnapshotVerifyOptions{})
+		rec, err := verifyFile(ctx, "truncated.db", src.snap[:len(src.snap)*2/3], snapverify.Options{})
 		expectRefusedOffline(rec, err, "truncated")
-	}, SpecTimeout(snapshotVerifyTimeout))
+	}, SpecTimeout(specTimeout))
 
 	It("reports bad input, starting nothing: a missing, an empty and a non-snapshot file", func(ctx SpecContext) {
 		for name, data := range map[string][]byte{"empty.db": nil, "text.db": []byte("etcd snapshot? no\n")} {
-			rec, err := verifyFile(ctx, name, data, scenarios.SnapshotVerifyOptions{})
+			rec, err := verifyFile(ctx, name, data, snapverify.Options{})
 			Expect(errors.Is(err, recovery.ErrBadInput)).To(BeTrue(), "%s: %v", name, err)
 			Expect(rec).To(BeNil(), name)
 		}
-		rec, err := scenarios.VerifySnapshot(ctx, filepath.Join(GinkgoT().TempDir(), "missing.db"), scenarios.SnapshotVerifyOptions{})
+		res, err := snapverify.Verify(ctx, filepath.Join(GinkgoT().TempDir(), "missing.db"), snapverify.Options{})
 		Expect(errors.Is(err, recovery.ErrBadInput) && errors.Is(err, os.ErrNotExist)).To(BeTrue(), "missing: %v", err)
-		Expect(rec).To(BeNil())
+		Expect(res).To(Equal(drill.Result{}))
 	})
 
-	It("reports the server's reason when the version cannot serve the snapshot: 3.7.3 on 3.6.16", func(ctx SpecContext) {
-		dc, err := harness.Docker(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		defer dc.Close()
-		for _, v := range []string{"3.7.3", "3.6.16"} {
-			if _, err := dc.ImageInspect(ctx, "etcdrill/etcd:v"+v); err != nil {
-				Skip(fmt.Sprintf("the etcd %s image is not built (etcdrill images --version %s): %v", v, v, err))
-			}
-		}
-		By("taking a snapshot on etcd 3.7.3")
-		newer := buildSnapshotSource(ctx, "3.7.3")
-		By("verifying it on etcd 3.6.16")
-		rec, err := verifyFile(ctx, "snapshot-3.7.3.db", newer.snap, scenarios.SnapshotVerifyOptions{Version: "3.6.16", Members: 1})
-		Expect(err).To(HaveOccurred())
-		Expect(rec).NotTo(BeNil())
-		Expect(rec.Verdict).To(Equal(record.Fail))
-		Expect(checkOf(rec, "snapshot-integrity").Verdict).To(Equal(record.Pass), "the file itself is intact")
-		Expect(checkOf(rec, "snapshot-status").Summary).To(ContainSubstring("newer than etcd 3.6.16"))
-		served := checkOf(rec, "served")
-		Expect(served.Verdict).To(Equal(record.Fail))
-		Expect(served.Summary).To(ContainSubstring(`version "3.7.0" is not supported`), "the reason from the member's log")
-		Expect(rec.End.Sub(rec.Start)).To(BeNumerically("<", time.Minute), "a member that exits ends the wait")
-	}, SpecTimeout(2*snapshotVerifyTimeout))
+	Context("across versions", func() {
+		BeforeEach(func(ctx SpecContext) {
+			ensureImages(ctx, "3.7.3", "3.6.16")
+		}, NodeTimeout(imageBuildTimeout))
+
+		It("reports the server's reason when the version cannot serve the snapshot: 3.7.3 on 3.6.16", func(ctx SpecContext) {
+			By("taking a snapshot on etcd 3.7.3")
+			newer := buildSnapshotSource(ctx, "3.7.3")
+			By("verifying it on etcd 3.6.16")
+			rec, err := verifyFile(ctx, "snapshot-3.7.3.db", newer.snap, snapverify.Options{Version: "3.6.16", Members: 1})
+			Expect(err).To(HaveOccurred())
+			Expect(rec).NotTo(BeNil())
+			Expect(rec.Verdict).To(Equal(record.Fail))
+			Expect(checkOf(rec, "snapshot-integrity").Verdict).To(Equal(record.Pass), "the file itself is intact")
+			Expect(checkOf(rec, "snapshot-status").Summary).To(ContainSubstring("newer than etcd 3.6.16"))
+			served := checkOf(rec, "served")
+			Expect(served.Verdict).To(Equal(record.Fail))
+			Expect(served.Summary).To(ContainSubstring(`version "3.7.0" is not supported`), "the reason from the member's log")
+			Expect(rec.Reason).To(Equal(served.Summary), "the precise reason, not the first failed step")
+			Expect(rec.End.Sub(rec.Start)).To(BeNumerically("<", time.Minute), "a member that exits ends the wait")
+		}, SpecTimeout(2*specTimeout))
+	})
 })

@@ -1,4 +1,4 @@
-package scenarios
+package upgradecheck
 
 import (
 	"archive/tar"
@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
@@ -30,11 +31,18 @@ const maxDataDir = 2 << 30
 // checkDataDir looks at a production member's data dir (a tarball) for
 // upgrade blockers without touching production: the files go into a
 // one-off container of From's image, where `etcdutl check v2store` and
-// `etcdutl snapshot status` read them. Blockers stop the rehearsal.
-func (u *upgradeRun) checkDataDir(ctx context.Context) error {
+// `etcdutl snapshot status` read them. Blockers stop the rehearsal, with
+// the cluster checked whole on From.
+func (u *run) checkDataDir(ctx context.Context, d *drill.Drill) error {
+	return u.settle(ctx, u.dataDirFindings(ctx, d))
+}
+
+// dataDirFindings unpacks the tarball, reads it with From's etcdutl and
+// records what it found; it returns ErrBlocked for a blocker.
+func (u *run) dataDirFindings(ctx context.Context, d *drill.Drill) error {
 	name := filepath.Base(u.o.DataDir)
 	var files map[string][]byte
-	if err := u.d.Log.Do(record.PhaseSetup, "unpack the production data dir "+name, "", func() (record.Action, error) {
+	if err := d.Log.Do(record.PhaseSetup, "unpack the production data dir "+name, "", func() (record.Action, error) {
 		var err error
 		files, err = readDataDir(u.o.DataDir, dataDirCheckPath)
 		return record.Action{Command: "mkdir -p prod && tar -xf " + u.o.DataDir + " -C prod", Output: fmt.Sprintf("%d files of member/ under %s", len(files), dataDirCheckPath)}, err
@@ -43,14 +51,14 @@ func (u *upgradeRun) checkDataDir(ctx context.Context) error {
 	}
 	// The tool container mounts m's volume but reads only the copied files,
 	// so m keeps running.
-	m := u.d.Cluster.Members()[0]
+	m := d.Cluster.Members()[0]
 	var fs []upgrade.Finding
 	if upgrade.NeedsV2Check(u.from, u.to) && upgrade.HasCheckV2Store(u.from) {
-		if err := u.d.Log.Do(record.PhaseObserve, "check "+name+" for v2 content", m.Name(), func() (record.Action, error) {
+		if err := d.Log.Do(record.PhaseObserve, "check "+name+" for v2 content", m.Name(), func() (record.Action, error) {
 			e, err := m.Offline(ctx, files, "etcdutl", "check", "v2store", "--data-dir="+dataDirCheckPath)
 			if line := lineWith(e.Output, "detected custom"); line != "" {
 				fs = append(fs, upgrade.V2Content(name, line, u.to))
-				return e, fmt.Errorf("%w: %s", ErrUpgradeBlocked, line)
+				return e, fmt.Errorf("%w: %s", ErrBlocked, line)
 			}
 			return e, err
 		}); err != nil && len(fs) == 0 {
@@ -58,7 +66,7 @@ func (u *upgradeRun) checkDataDir(ctx context.Context) error {
 		}
 	}
 	db := dataDirCheckPath + "/member/snap/db"
-	if err := u.d.Log.Do(record.PhaseObserve, "read "+name+"'s storage version", m.Name(), func() (record.Action, error) {
+	if err := d.Log.Do(record.PhaseObserve, "read "+name+"'s storage version", m.Name(), func() (record.Action, error) {
 		e, err := m.Offline(ctx, map[string][]byte{db: files[db]}, "etcdutl", "snapshot", "status", db, "--write-out=json")
 		if err != nil {
 			return e, err
@@ -72,18 +80,18 @@ func (u *upgradeRun) checkDataDir(ctx context.Context) error {
 		return err
 	}
 	u.addFindings(fs)
-	return u.blocked(fs)
+	return blocked(fs)
 }
 
 // checkV2Store runs `etcdutl check v2store` of From on m's stopped data
 // dir. When it finds v2 content the member goes back on From, unchanged,
 // and the upgrade is refused: 3.6 would not start on that data dir.
-func (u *upgradeRun) checkV2Store(ctx context.Context, m *harness.Member, spec harness.Spec) error {
+func (u *run) checkV2Store(ctx context.Context, m *harness.Member, spec harness.Spec) error {
 	var found string
 	err := u.d.Log.Do(record.PhaseObserve, "check "+m.Name()+"'s data dir for v2 content", m.Name(), func() (record.Action, error) {
 		e, err := m.Offline(ctx, nil, "etcdutl", "check", "v2store", "--data-dir="+harness.DataDir)
 		if found = lineWith(e.Output, "detected custom"); found != "" {
-			return e, fmt.Errorf("%w: %s", ErrUpgradeBlocked, found)
+			return e, fmt.Errorf("%w: %s", ErrBlocked, found)
 		}
 		return e, err
 	})
@@ -98,11 +106,11 @@ func (u *upgradeRun) checkV2Store(ctx context.Context, m *harness.Member, spec h
 		if err := u.d.Cluster.WaitReady(ctx); err != nil {
 			return record.Action{}, err
 		}
-		return endpointStatus(ctx, u.d.Cluster, m)
+		return recovery.EndpointStatusTable(ctx, u.d.Cluster, m)
 	}); err != nil {
 		return err
 	}
-	return fmt.Errorf("%w: v2 content in %s's data dir", ErrUpgradeBlocked, m.Name())
+	return fmt.Errorf("%w: v2 content in %s's data dir", ErrBlocked, m.Name())
 }
 
 // readDataDir extracts a tar or tar.gz of a data dir into a temporary
@@ -190,6 +198,18 @@ func extractDataDir(tarball, dir string) (string, error) {
 		return "", errors.New("no member/snap/db in the archive: want a tar of an etcd data dir")
 	}
 	return prefix, nil
+}
+
+// lineWith returns the last line of out that contains s, trimmed, or "":
+// the tools print their verdict last, after log lines that may quote it.
+func lineWith(out, s string) string {
+	lines := strings.Split(out, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], s) {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return ""
 }
 
 func writeEntry(p string, r io.Reader) error {

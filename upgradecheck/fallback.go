@@ -1,26 +1,28 @@
-package scenarios
+package upgradecheck
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
+	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
 	"github.com/etcdrill/etcdrill/verify"
 )
 
-// fallback rehearses the way out of a failed upgrade: the snapshot saved
-// on From before the first member was replaced is restored into a new
-// cluster on To, and every write acknowledged up to its revision must be
-// there. The upgraded cluster goes first: one cluster at a time.
-func (u *upgradeRun) fallback(ctx context.Context) error {
-	d := u.d
+// restoreFallback rehearses the way out of a failed upgrade: the
+// snapshot saved on From before the first member was replaced is
+// restored into a new cluster on To, and every write acknowledged up to
+// its revision must be there. The upgraded cluster goes first: one
+// cluster at a time. The new cluster is u.fallback; d.Cluster stays the
+// rehearsal's, which names the record and the report.
+func (u *run) restoreFallback(ctx context.Context, d *drill.Drill) error {
 	if u.to.Minor < u.from.Minor {
 		why := fmt.Sprintf("not rehearsed: a snapshot from %d.%d is not supported on the older %d.%d; on a downgrade the way back is the upgrade", u.from.Major, u.from.Minor, u.to.Major, u.to.Minor)
 		u.res.Fallback = why
-		d.Record.Checks = append(d.Record.Checks, record.Check{Name: "fallback-restore", Verdict: record.NotApplicable, Summary: why})
+		d.AddChecks(record.Check{Name: "fallback-restore", Verdict: record.NotApplicable, Summary: why})
 		return nil
 	}
 	if err := d.Log.Do(record.PhaseSetup, "tear down the upgraded cluster", "", func() (record.Action, error) {
@@ -28,26 +30,27 @@ func (u *upgradeRun) fallback(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	title := fmt.Sprintf("start a %d-member cluster on %s for the fallback", d.Record.Config.Members, u.to)
+	cfg := d.Config
+	title := fmt.Sprintf("start a %d-member cluster on %s for the fallback", cfg.Members, u.to)
 	if err := d.Log.Do(record.PhaseSetup, title, "", func() (record.Action, error) {
 		c, err := harness.New(ctx,
-			harness.WithVersion(u.to.String()), harness.WithName(upgradeScenario.Name+"-fallback"),
-			harness.WithMembers(d.Record.Config.Members), harness.WithTLS(true),
-			harness.WithTimeouts(d.timeouts()), harness.WithLogger(d.lg))
-		d.Cluster = c // kept even on error: Close removes what was made
+			harness.WithVersion(u.to.String()), harness.WithName(scenario.Name+"-fallback"),
+			harness.WithMembers(cfg.Members), harness.WithTLS(cfg.TLS),
+			harness.WithTimeouts(cfg.Timeouts), harness.WithLogger(d.Logger()))
+		u.fallback = c // kept even on error: finish closes what was made
 		if err != nil {
 			return record.Action{}, err
 		}
-		return endpointStatus(ctx, c, c.Members()[0])
+		return recovery.EndpointStatusTable(ctx, c, c.Members()[0])
 	}); err != nil {
 		return err
 	}
-	c := d.Cluster
+	c := u.fallback
 	if err := recovery.RestoreCluster(ctx, d.Log, c, u.snap, recovery.NewToken(c.Token())); err != nil {
 		return err
 	}
 	check := u.fallbackCheck(ctx, c)
-	d.Record.Checks = append(d.Record.Checks, check)
+	d.AddChecks(check)
 	if !check.Passed() {
 		return fmt.Errorf("%s: %s", check.Name, check.Summary)
 	}
@@ -56,8 +59,8 @@ func (u *upgradeRun) fallback(ctx context.Context) error {
 
 // fallbackCheck checks the restored cluster's members and the keys up to
 // the snapshot revision, as one check.
-func (u *upgradeRun) fallbackCheck(ctx context.Context, c *harness.Cluster) record.Check {
-	d := u.d
+func (u *run) fallbackCheck(ctx context.Context, c *harness.Cluster) record.Check {
+	d, load := u.d, u.d.Config.Load
 	checks := verify.Cluster(ctx, c, verify.Expected(c))
 	rev := u.snap.Status.Revision
 	lost := 0
@@ -65,12 +68,12 @@ func (u *upgradeRun) fallbackCheck(ctx context.Context, c *harness.Cluster) reco
 	if err != nil {
 		checks = append(checks, record.Check{Name: "key-integrity", Verdict: record.Fail, Summary: err.Error()})
 	} else {
-		kvs, _, err := verify.Keyspace(ctx, cli, d.Load.Prefix, d.timeouts().Command)
+		kvs, _, err := verify.Keyspace(ctx, cli, load.Prefix, d.Config.Timeouts.Command)
 		cli.Close()
 		if err != nil {
 			checks = append(checks, record.Check{Name: "key-integrity", Verdict: record.Fail, Summary: err.Error()})
 		} else {
-			rep := verify.Integrity(d.Ledger.Writes(), kvs, verify.IntegrityOptions{Prefix: d.Load.Prefix, UpTo: rev})
+			rep := verify.Integrity(d.Ledger.Writes(), kvs, verify.IntegrityOptions{Prefix: load.Prefix, UpTo: rev})
 			checks, lost = append(checks, rep.Check()), rep.Lost
 		}
 	}

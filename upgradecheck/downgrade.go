@@ -1,4 +1,4 @@
-package scenarios
+package upgradecheck
 
 import (
 	"context"
@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/recovery"
 )
 
 // downgradeBack rehearses the way back on the upgraded cluster itself,
@@ -15,10 +17,10 @@ import (
 // needs none), then every member back on From. It applies when To has
 // etcd's downgrade support (3.6 and later) or the path stays within one
 // minor; otherwise the report says why it was not rehearsed.
-func (u *upgradeRun) downgradeBack(ctx context.Context) error {
+func (u *run) downgradeBack(ctx context.Context, d *drill.Drill) error {
 	if why := u.noDowngrade(); why != "" {
 		u.res.Downgrade = why
-		u.d.Record.Checks = append(u.d.Record.Checks, record.Check{Name: "downgrade", Verdict: record.NotApplicable, Summary: why})
+		d.AddChecks(record.Check{Name: "downgrade", Verdict: record.NotApplicable, Summary: why})
 		return nil
 	}
 	ms, err := u.roll(ctx, hop{to: u.from, img: u.imgs[0]})
@@ -39,7 +41,7 @@ func (u *upgradeRun) downgradeBack(ctx context.Context) error {
 
 // noDowngrade says why going back on the upgraded cluster is not
 // rehearsed, or "" when it is.
-func (u *upgradeRun) noDowngrade() string {
+func (u *run) noDowngrade() string {
 	switch {
 	case u.to.Minor < u.from.Minor || (u.to.Minor == u.from.Minor && u.to.Patch < u.from.Patch):
 		return "not applicable: this check is itself a downgrade"
@@ -53,7 +55,7 @@ func (u *upgradeRun) noDowngrade() string {
 // minor on the leader, then waits until every member reports storage
 // version v.minor.0: the db is migrated down, and binaries may be
 // replaced (the downgrade guides' condition).
-func (u *upgradeRun) enableDowngrade(ctx context.Context, v harness.Version) error {
+func (u *run) enableDowngrade(ctx context.Context, v harness.Version) error {
 	c, log := u.d.Cluster, u.d.Log
 	target := fmt.Sprintf("%d.%d", v.Major, v.Minor)
 	leader, err := c.WaitLeader(ctx)
@@ -74,7 +76,7 @@ func (u *upgradeRun) enableDowngrade(ctx context.Context, v harness.Version) err
 			return record.Action{}, err
 		}
 		defer cli.Close()
-		wctx, cancel := context.WithTimeout(ctx, u.timeouts().ClusterReady)
+		wctx, cancel := context.WithTimeout(ctx, u.d.Config.Timeouts.ClusterReady)
 		defer cancel()
 		var lines []string
 		err = harness.Poll(wctx, 500*time.Millisecond, func(ctx context.Context) error {
@@ -94,7 +96,7 @@ func (u *upgradeRun) enableDowngrade(ctx context.Context, v harness.Version) err
 		if err != nil {
 			return record.Action{}, err
 		}
-		e, err := endpointStatus(ctx, c, leader)
+		e, err := recovery.EndpointStatusTable(ctx, c, leader)
 		e.Output = strings.Join(lines, "\n") + "\n" + e.Output
 		return e, err
 	})

@@ -1,4 +1,4 @@
-package scenarios_test
+package upgradecheck_test
 
 import (
 	"compress/gzip"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
-	"github.com/etcdrill/etcdrill/scenarios"
 	"github.com/etcdrill/etcdrill/upgrade"
+	"github.com/etcdrill/etcdrill/upgradecheck"
 )
 
 // upgradeTimeout bounds one upgrade check: two clusters, one after the
@@ -21,11 +21,11 @@ import (
 const upgradeTimeout = 8 * time.Minute
 
 var _ = Describe("upgrade-check", Label("upgrade"), func() {
-	check := func(ctx context.Context, o scenarios.UpgradeOptions) (*scenarios.UpgradeResult, error) {
-		o.OutDir, o.Logger = opts.OutDir, opts.Logger
-		return scenarios.UpgradeCheck(ctx, o)
+	check := func(ctx context.Context, o upgradecheck.Options) (*upgradecheck.Result, error) {
+		o.OutDir, o.Logger = outDir, logger
+		return upgradecheck.Check(ctx, o)
 	}
-	blockers := func(res *scenarios.UpgradeResult) []string {
+	blockers := func(res *upgradecheck.Result) []string {
 		var ids []string
 		for _, f := range upgrade.Filter(res.Findings, upgrade.Blocker) {
 			ids = append(ids, f.ID)
@@ -48,7 +48,7 @@ var _ = Describe("upgrade-check", Label("upgrade"), func() {
 	} {
 		It("rolls "+tc.from+" to "+tc.to+" member by member under load and restores an "+tc.from+" snapshot on "+tc.to, func(ctx SpecContext) {
 			By("checking the gates, then upgrading every member and checking the cluster after each")
-			res, err := check(ctx, scenarios.UpgradeOptions{From: tc.from, To: tc.to})
+			res, err := check(ctx, upgradecheck.Options{From: tc.from, To: tc.to})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(res.Safe).To(BeTrue(), res.Reason)
 			Expect(res.Members).To(HaveLen(3))
@@ -62,22 +62,27 @@ var _ = Describe("upgrade-check", Label("upgrade"), func() {
 				checkPassed(res.Record, name)
 			}
 			Expect(res.Fallback).To(HavePrefix("rehearsed"))
+			By("the record says where the cluster started and where it went")
+			Expect(res.Record.Config.EtcdVersion).To(Equal(tc.from))
+			Expect(res.Record.Config.TargetVersion).To(Equal(tc.to))
+			Expect(res.Record.Metrics.RTOMillis).NotTo(BeNil(), "the longest outage of a member's step")
 		}, SpecTimeout(upgradeTimeout))
 	}
 
 	It("refuses 3.5.19 → 3.6.16 before anything runs (etcd issue 19557)", func(ctx SpecContext) {
-		res, err := check(ctx, scenarios.UpgradeOptions{From: "3.5.19", To: "3.6.16"})
-		Expect(err).To(MatchError(scenarios.ErrUpgradeBlocked))
+		res, err := check(ctx, upgradecheck.Options{From: "3.5.19", To: "3.6.16"})
+		Expect(err).To(MatchError(upgradecheck.ErrBlocked))
 		Expect(res.Safe).To(BeFalse())
 		Expect(blockers(res)).To(Equal([]string{"min-patch"}))
 		Expect(res.Record.RunID).To(BeEmpty(), "no cluster was started")
 		Expect(res.Record.Steps).To(HaveLen(1), "only the gate step ran")
+		Expect(res.Record.Metrics.RTOMillis).To(BeNil(), "nothing was stopped, so no outage was measured")
 		Expect(res.Record.Verdict).To(Equal(record.Fail))
 	}, SpecTimeout(time.Minute))
 
 	It("refuses 3.5 with v2 content → 3.6 at the first member, and the cluster stays whole on 3.5", func(ctx SpecContext) {
-		res, err := check(ctx, scenarios.UpgradeOptions{From: "3.5.35", To: "3.6.16", V2: true})
-		Expect(err).To(MatchError(scenarios.ErrUpgradeBlocked))
+		res, err := check(ctx, upgradecheck.Options{From: "3.5.35", To: "3.6.16", V2: true})
+		Expect(err).To(MatchError(upgradecheck.ErrBlocked))
 		Expect(blockers(res)).To(Equal([]string{"v2-content"}))
 		Expect(res.Members).To(BeEmpty(), "no member was moved to 3.6")
 		By("the refused member went back on 3.5 and every check still passes")
@@ -90,8 +95,8 @@ var _ = Describe("upgrade-check", Label("upgrade"), func() {
 	It("finds v2 content in a production data dir tarball before any member is replaced", func(ctx SpecContext) {
 		By("making a 3.5 data dir that holds a v2 key")
 		tarball := v2DataDir(ctx, filepath.Join(GinkgoT().TempDir(), "member-data.tar.gz"))
-		res, err := check(ctx, scenarios.UpgradeOptions{From: "3.5.35", To: "3.6.16", DataDir: tarball})
-		Expect(err).To(MatchError(scenarios.ErrUpgradeBlocked))
+		res, err := check(ctx, upgradecheck.Options{From: "3.5.35", To: "3.6.16", DataDir: tarball})
+		Expect(err).To(MatchError(upgradecheck.ErrBlocked))
 		Expect(blockers(res)).To(Equal([]string{"v2-content"}))
 		Expect(res.Findings).To(ContainElement(HaveField("ID", "data-dir-version")))
 		Expect(res.Members).To(BeEmpty())
@@ -102,7 +107,7 @@ var _ = Describe("upgrade-check", Label("upgrade"), func() {
 // and saves its data dir as a tar.gz at path, as an operator would copy
 // one off a production member.
 func v2DataDir(ctx context.Context, path string) string {
-	c, err := harness.New(ctx, harness.WithVersion("3.5.35"), harness.WithName("upgrade-datadir"), harness.WithMembers(1), harness.WithV2(), harness.WithLogger(opts.Logger))
+	c, err := harness.New(ctx, harness.WithVersion("3.5.35"), harness.WithName("upgrade-datadir"), harness.WithMembers(1), harness.WithV2(), harness.WithLogger(logger))
 	DeferCleanup(c.Close)
 	Expect(err).NotTo(HaveOccurred())
 	kapi, err := c.KeysV2()

@@ -1,4 +1,4 @@
-package scenarios
+package upgradecheck
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // checkStep runs the member checks (health, one leader, term, cluster ID,
 // membership, alarms, HashKV) and the ledger check while the writers keep
 // going, and records them as one check for the member's step.
-func (u *upgradeRun) checkStep(ctx context.Context, mu MemberUpgrade, to harness.Version) error {
+func (u *run) checkStep(ctx context.Context, mu MemberUpgrade, to harness.Version) error {
 	c := u.d.Cluster
 	checks := append(verify.Cluster(ctx, c, verify.Expected(c)), u.liveIntegrity(ctx))
 	step := record.Check{Name: fmt.Sprintf("%s → %s", mu.Name, to), Verdict: record.Pass}
@@ -35,7 +35,7 @@ func (u *upgradeRun) checkStep(ctx context.Context, mu MemberUpgrade, to harness
 	if len(failed) > 0 {
 		step.Verdict, step.Summary = record.Fail, fmt.Sprintf("after %s moved to %s: %s", mu.Name, to, strings.Join(failed, "; "))
 	}
-	u.d.Record.Checks = append(u.d.Record.Checks, step)
+	u.d.AddChecks(step)
 	if step.Verdict == record.Fail {
 		return fmt.Errorf("checks after %s: %s", mu.Name, strings.Join(failed, "; "))
 	}
@@ -48,8 +48,8 @@ func (u *upgradeRun) checkStep(ctx context.Context, mu MemberUpgrade, to harness
 // between may be either way, so they count as indeterminate. Writers are
 // sequential, so once each has started a write after t1, every write in
 // flight during the read is in the ledger.
-func (u *upgradeRun) liveIntegrity(ctx context.Context) record.Check {
-	d := u.d
+func (u *run) liveIntegrity(ctx context.Context) record.Check {
+	d, load := u.d, u.d.Config.Load
 	fail := func(err error) record.Check {
 		return record.Check{Name: "key-integrity", Verdict: record.Fail, Summary: err.Error()}
 	}
@@ -59,23 +59,23 @@ func (u *upgradeRun) liveIntegrity(ctx context.Context) record.Check {
 	}
 	defer cli.Close()
 	t0 := time.Now()
-	kvs, _, err := verify.Keyspace(ctx, cli, d.Load.Prefix, d.timeouts().Command)
+	kvs, _, err := verify.Keyspace(ctx, cli, load.Prefix, d.Config.Timeouts.Command)
 	if err != nil {
 		return fail(err)
 	}
 	t1 := time.Now()
-	wctx, cancel := context.WithTimeout(ctx, d.timeouts().CatchUp)
+	wctx, cancel := context.WithTimeout(ctx, d.Config.Timeouts.CatchUp)
 	defer cancel()
 	err = harness.Poll(wctx, 50*time.Millisecond, func(context.Context) error {
-		if n := writersSince(d.Ledger.Writes(), d.Load.Prefix, t1); n < d.Load.Writers {
-			return fmt.Errorf("%d of %d writers wrote since the read", n, d.Load.Writers)
+		if n := writersSince(d.Ledger.Writes(), load.Prefix, t1); n < load.Writers {
+			return fmt.Errorf("%d of %d writers wrote since the read", n, load.Writers)
 		}
 		return nil
 	})
 	if err != nil {
 		return fail(fmt.Errorf("wait for writes in flight: %w", err))
 	}
-	return verify.Integrity(ledgerCut(d.Ledger.Writes(), t0, t1), kvs, verify.IntegrityOptions{Prefix: d.Load.Prefix}).Check()
+	return verify.Integrity(ledgerCut(d.Ledger.Writes(), t0, t1), kvs, verify.IntegrityOptions{Prefix: load.Prefix}).Check()
 }
 
 // ledgerCut returns the ledger as a read from t0 to t1 must see it:
