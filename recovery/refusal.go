@@ -57,6 +57,9 @@ func Unreachable() record.Refusal {
 }
 
 // Compacted is a read or watch of a revision older than the compaction.
+// etcdctl get says so; etcdctl watch only prints that the server
+// cancelled the watch (the client library sees ErrCompacted, which is
+// what callers check first).
 func Compacted() record.Refusal {
-	return record.Refusal{Reason: "revision compacted", Says: []string{"required revision has been compacted"}}
+	return record.Refusal{Reason: "revision compacted", Says: []string{"required revision has been compacted", "watch is canceled by the server"}}
 }
