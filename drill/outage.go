@@ -79,12 +79,12 @@ func ExpectNewLeader(ctx context.Context, d *Drill) error {
 // ExpectWritesResume waits for the load's first write acknowledged after
 // the fault, which ends the outage.
 func ExpectWritesResume(ctx context.Context, d *Drill) error {
-	return d.awaitAck(ctx, "writes resume", State[Outage](d).FaultAt, "since the fault")
+	return d.AwaitAck(ctx, "writes resume", State[Outage](d).FaultAt, "since the fault")
 }
 
-// awaitAck waits, as a step, for the first load write acknowledged after
-// since; it ends the outage.
-func (d *Drill) awaitAck(ctx context.Context, title string, since time.Time, what string) error {
+// AwaitAck waits, as a step, for the first load write acknowledged after
+// since (the fault, or an alarm disarmed); it ends the outage.
+func (d *Drill) AwaitAck(ctx context.Context, title string, since time.Time, what string) error {
 	return d.Log.Do(record.PhaseObserve, title, "", func() (record.Action, error) {
 		ctx, cancel := context.WithTimeout(ctx, d.Config.Timeouts.CatchUp)
 		defer cancel()
@@ -104,12 +104,6 @@ func (d *Drill) awaitAck(ctx context.Context, title string, since time.Time, wha
 		return record.Action{Output: fmt.Sprintf("first write acknowledged %s %s, %s after the fault (RTO)",
 			t.Sub(since).Round(time.Millisecond), what, t.Sub(o.FaultAt).Round(time.Millisecond))}, nil
 	})
-}
-
-// AwaitAck is awaitAck for drills whose outage ends at another moment
-// than the fault (an alarm disarmed).
-func (d *Drill) AwaitAck(ctx context.Context, title string, since time.Time, what string) error {
-	return d.awaitAck(ctx, title, since, what)
 }
 
 // RestartVictims undoes the last fault and waits until every member is

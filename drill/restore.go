@@ -79,20 +79,23 @@ func RestoreAll(ctx context.Context, d *Drill) error {
 	return recovery.RestoreCluster(ctx, d.Log, d.Cluster, snap, recovery.NewToken(d.Cluster.Token()))
 }
 
-// VerifyRestored checks the cluster ID changed, then runs VerifyAll.
-func VerifyRestored(ctx context.Context, d *Drill) error {
+// VerifyRestored checks the cluster ID changed, then runs VerifyWith with
+// extra checks of the drill's own.
+func VerifyRestored(ctx context.Context, d *Drill, extra ...record.Check) error {
 	cli, err := d.Cluster.Client()
 	if err != nil {
 		return err
 	}
 	st := verify.Statuses(ctx, d.Cluster, cli)
 	cli.Close()
-	d.AddChecks(verify.NewCluster(State[Restore](d).ClusterBefore, st))
 	for _, s := range st {
 		if s.Err == "" {
 			d.Record.Metrics.ClusterIDAfter = fmt.Sprintf("%x", s.ClusterID)
 			break
 		}
 	}
-	return VerifyAll(ctx, d)
+	return VerifyWith(ctx, d, append([]record.Check{verify.NewCluster(State[Restore](d).ClusterBefore, st)}, extra...)...)
 }
+
+// Restored is VerifyRestored as a step.
+func Restored(ctx context.Context, d *Drill) error { return VerifyRestored(ctx, d) }

@@ -54,7 +54,7 @@ type Scenario struct {
 	Observe []Step
 	// Recover is the operator's procedure.
 	Recover []Step
-	// Verify checks members and keys; it should end with VerifyAll or a
+	// Verify checks members and keys; it should end with VerifyAll, VerifyWith or a
 	// step that calls it.
 	Verify []Step
 }

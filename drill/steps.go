@@ -96,9 +96,13 @@ func WriteMore(ctx context.Context, d *Drill) error {
 }
 
 // VerifyAll runs the member checks and the ledger check, fills the
-// keyspace metrics and the RPO, and returns CheckErr over every check of
-// the drill, those its own steps added before included.
-func VerifyAll(ctx context.Context, d *Drill) error {
+// keyspace metrics and the RPO, and fails when one of them failed.
+func VerifyAll(ctx context.Context, d *Drill) error { return VerifyWith(ctx, d) }
+
+// VerifyWith is VerifyAll for a drill with checks of its own: it records
+// extra before the common checks and fails when any of them failed. Checks
+// recorded earlier (an upgrade gate, say) do not decide it.
+func VerifyWith(ctx context.Context, d *Drill, extra ...record.Check) error {
 	c := d.Cluster
 	checks := verify.Cluster(ctx, c, verify.Expected(c))
 	d.Record.After = verify.State(ctx, c, "after recovery")
@@ -120,6 +124,7 @@ func VerifyAll(ctx context.Context, d *Drill) error {
 	if all, _, err := verify.Keyspace(ctx, cli, "", timeout); err == nil {
 		d.Record.Metrics.Digest, d.Record.Metrics.KeyCount = verify.Digest(all)
 	}
+	checks = append(extra, checks...)
 	d.AddChecks(checks...)
-	return CheckErr(d.Record.Checks...)
+	return CheckErr(checks...)
 }

@@ -34,18 +34,8 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 	for path, body := range files {
 		cf = append(cf, testcontainers.ContainerFile{Reader: bytes.NewReader(body), ContainerFilePath: path, FileMode: 0o600})
 	}
-	req := testcontainers.ContainerRequest{
-		Image:      m.imageTag(),
-		Name:       fmt.Sprintf("%s-%s-tool-%d", m.c.runID, m.name, time.Now().UnixNano()%1e6),
-		Entrypoint: []string{"/usr/local/bin/" + args[0]},
-		Cmd:        args[1:],
-		Labels:     m.c.labels,
-		Networks:   []string{m.c.net.Name},
-		Files:      cf,
-		HostConfigModifier: func(hc *container.HostConfig) {
-			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
-		},
-	}
+	req := m.toolRequest("tool", args...)
+	req.Networks, req.Files = []string{m.c.net.Name}, cf
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	defer func() {
 		if ctr != nil {
@@ -90,16 +80,7 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 func (m *Member) CopyOutOffline(ctx context.Context, path string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
 	defer cancel()
-	req := testcontainers.ContainerRequest{
-		Image:      m.imageTag(),
-		Name:       fmt.Sprintf("%s-%s-copy-%d", m.c.runID, m.name, time.Now().UnixNano()%1e6),
-		Entrypoint: []string{"/usr/local/bin/etcdutl"},
-		Labels:     m.c.labels,
-		HostConfigModifier: func(hc *container.HostConfig) {
-			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
-		},
-	}
-	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req})
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: m.toolRequest("copy", "etcdutl")})
 	defer func() {
 		if ctr != nil {
 			testcontainers.TerminateContainer(ctr, testcontainers.StopContext(context.WithoutCancel(ctx)))
@@ -118,4 +99,20 @@ func (m *Member) CopyOutOffline(ctx context.Context, path string) ([]byte, error
 		return nil, fmt.Errorf("copy %s from %s's data dir: %w", path, m.name, err)
 	}
 	return b, nil
+}
+
+// toolRequest is a one-off container from the member's image, labelled
+// with the run, with the member's data volume at DataDir, running args
+// (the first is a binary in /usr/local/bin).
+func (m *Member) toolRequest(kind string, args ...string) testcontainers.ContainerRequest {
+	return testcontainers.ContainerRequest{
+		Image:      m.imageTag(),
+		Name:       fmt.Sprintf("%s-%s-%s-%d", m.c.runID, m.name, kind, time.Now().UnixNano()%1e6),
+		Entrypoint: []string{"/usr/local/bin/" + args[0]},
+		Cmd:        args[1:],
+		Labels:     m.c.labels,
+		HostConfigModifier: func(hc *container.HostConfig) {
+			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
+		},
+	}
 }

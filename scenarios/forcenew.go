@@ -132,6 +132,5 @@ func verifyForced(ctx context.Context, d *drill.Drill) error {
 		return err
 	}
 	digest, n := verify.Digest(kvs)
-	d.AddChecks(verify.SameKeyspace("survivor-data-kept", st.digest, st.keys, digest, n))
-	return drill.VerifyAll(ctx, d)
+	return drill.VerifyWith(ctx, d, verify.SameKeyspace("survivor-data-kept", st.digest, st.keys, digest, n))
 }

@@ -181,6 +181,5 @@ func verifyReplaced(ctx context.Context, d *drill.Drill) error {
 	if err != nil {
 		check = record.Check{Name: "new-member-id", Verdict: record.Fail, Summary: err.Error()}
 	}
-	d.AddChecks(check)
-	return drill.VerifyAll(ctx, d)
+	return drill.VerifyWith(ctx, d, check)
 }

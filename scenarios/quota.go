@@ -18,16 +18,6 @@ import (
 // quick on 2 cores.
 const quotaBytes = 4 << 20
 
-// quotaFill is the drill's fault; the seed of its values is set per run
-// by fillQuota, from the drill's seed.
-func quotaFill(d *drill.Drill) *fault.QuotaFill {
-	st := drill.State[quotaState](d)
-	if st.fill == nil {
-		st.fill = fault.FillQuota(quotaBytes, d.Config.Seed)
-	}
-	return st.fill
-}
-
 // QuotaExhaustion follows seed 004 §3 ("database space exceeded"): the
 // history fills a small quota until etcd refuses writes and raises the
 // NOSPACE alarm; the operator saves a snapshot, reads the revision,
@@ -66,9 +56,13 @@ type quotaState struct {
 	disarmedAt time.Time
 }
 
-// fillQuota injects the fill seeded by this run.
+// fillQuota injects a fill of this run's own, seeded by the drill: the
+// fault keeps the fill's writes, so it cannot be shared between runs (the
+// one in Also is for listing).
 func fillQuota(ctx context.Context, d *drill.Drill) error {
-	return drill.Inject(quotaFill(d)).Do(ctx, d)
+	st := drill.State[quotaState](d)
+	st.fill = fault.FillQuota(quotaBytes, d.Config.Seed)
+	return drill.Inject(st.fill).Do(ctx, d)
 }
 
 func expectNoSpace(ctx context.Context, d *drill.Drill) error {
@@ -146,19 +140,18 @@ func verifyQuota(ctx context.Context, d *drill.Drill) error {
 	if err != nil {
 		return err
 	}
-	d.AddChecks(verify.DBShrank(dbSizes(c, st.before, after)))
+	shrank := verify.DBShrank(dbSizes(c, st.before, after))
 	cli, err := c.Client()
 	if err != nil {
 		return err
 	}
 	kvs, _, err := verify.Keyspace(ctx, cli, st.fill.Prefix, d.Config.Timeouts.Command)
 	cli.Close()
-	if err != nil {
-		d.AddChecks(record.Check{Name: "overwritten-keys", Verdict: record.Fail, Summary: err.Error()})
-	} else {
-		d.AddChecks(verify.Latest(st.fill.Ledger().Writes(), kvs))
+	latest := record.Check{Name: "overwritten-keys", Verdict: record.Fail, Summary: fmt.Sprint(err)}
+	if err == nil {
+		latest = verify.Latest(st.fill.Ledger().Writes(), kvs)
 	}
-	return drill.VerifyAll(ctx, d)
+	return drill.VerifyWith(ctx, d, shrank, latest)
 }
 
 // dbSizes pairs each member's size before and after by its endpoint.

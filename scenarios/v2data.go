@@ -81,6 +81,5 @@ func verifyV3RestoreDropsV2(ctx context.Context, d *drill.Drill) error {
 	if err != nil {
 		return err
 	}
-	d.AddChecks(verify.V2Dropped(st.Ledger.Counts()[workload.Acknowledged], kvs))
-	return drill.VerifyRestored(ctx, d)
+	return drill.VerifyRestored(ctx, d, verify.V2Dropped(st.Ledger.Counts()[workload.Acknowledged], kvs))
 }

@@ -32,7 +32,7 @@ func (u *run) steps() []drill.Step {
 		drill.Step{Title: "the cluster version follows", Do: u.clusterVersion},
 		drill.Step{Title: "go back to " + u.from.String() + " where etcd supports it", Do: u.downgradeBack},
 		drill.Step{Title: "stop the load", Do: drill.StopLoad},
-		drill.Step{Title: "verify members and keys", Do: verifyCluster},
+		drill.Step{Title: "verify members and keys", Do: drill.VerifyAll},
 		drill.Step{Title: "restore the " + u.from.String() + " snapshot on " + u.to.String(), Do: u.restoreFallback},
 	)
 }
