@@ -102,3 +102,29 @@ func firstDiff(got, want string) string {
 	}
 	return ""
 }
+
+// TestGoldenQuorumLossIsCurrent is defect 9: the quorum-loss golden was a
+// record older than today's engine (wording no longer produced, and
+// "failed" writes that the ledger now calls indeterminate). It must come
+// from a real run of the current code: the refusal carries the reason
+// record.Log.Refused checks, and losing quorum fails no write for sure
+// (a put without quorum times out: indeterminate).
+func TestGoldenQuorumLossIsCurrent(t *testing.T) {
+	r, err := ReadJSON(filepath.Join("testdata", "quorum-loss", JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != "drill" || r.Metrics.RTOMillis == nil || r.Metrics.RPOWrites == nil {
+		t.Fatalf("kind %q, rto %v, rpo %v: not a record of today's engine", r.Kind, r.Metrics.RTOMillis, r.Metrics.RPOWrites)
+	}
+	if r.Metrics.Failed != 0 {
+		t.Errorf("%d writes failed: a lost quorum makes writes indeterminate, not failed", r.Metrics.Failed)
+	}
+	refused := false
+	for _, s := range r.Steps {
+		refused = refused || s.Verdict == "expected-failure" && strings.Contains(s.Output, "# refused: no quorum")
+	}
+	if !refused {
+		t.Error("no step shows a refusal checked for its reason (\"# refused: no quorum\")")
+	}
+}
