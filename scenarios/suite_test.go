@@ -1,7 +1,6 @@
 package scenarios_test
 
 import (
-	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -46,28 +45,16 @@ const (
 )
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	if testing.Short() {
-		Skip("scenario suites start containers; skipped with -short")
-	}
-	dc, err := harness.Docker(ctx)
-	if errors.Is(err, harness.ErrNoDocker) {
-		if os.Getenv("CI") == "true" {
-			Fail("CI=true but no Docker engine: " + err.Error())
-		}
-		Skip("scenario suites need a Docker engine: " + err.Error())
-	}
-	Expect(err).NotTo(HaveOccurred())
-	defer dc.Close()
 	opts = drill.Options{
 		Version: versions[0].String(),
 		OutDir:  os.Getenv("ETCDRILL_REPORT_DIR"),
 		Logger:  slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
 	}
-	for _, v := range versions {
-		By("building or reusing the etcd " + v.String() + " image")
-		_, err = harness.EnsureImage(ctx, dc, v, opts.Logger)
-		Expect(err).NotTo(HaveOccurred(), "etcd image %s", v)
+	skip, err := harness.SuiteReady(ctx, opts.Logger, testing.Short(), versions...)
+	if skip != "" {
+		Skip(skip)
 	}
+	Expect(err).NotTo(HaveOccurred())
 }, NodeTimeout(imageBuildTimeout))
 
 func envOr(k, def string) string {

@@ -175,7 +175,7 @@ var _ = Describe("snapshot verify", Ordered, Label("snapshot", "restore"), func(
 
 	Context("across versions", func() {
 		BeforeEach(func(ctx SpecContext) {
-			ensureImages(ctx, "3.7.3", "3.6.16")
+			ready(ctx, harness.MustVersion("3.7.3"), harness.MustVersion("3.6.16"))
 		}, NodeTimeout(imageBuildTimeout))
 
 		It("reports the server's reason when the version cannot serve the snapshot: 3.7.3 on 3.6.16", func(ctx SpecContext) {

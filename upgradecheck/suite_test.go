@@ -2,8 +2,6 @@ package upgradecheck_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -31,38 +29,16 @@ var (
 const imageBuildTimeout = 25 * time.Minute
 
 var _ = BeforeSuite(func(ctx SpecContext) {
-	if testing.Short() {
-		Skip("scenario suites start containers; skipped with -short")
-	}
-	dc, err := harness.Docker(ctx)
-	if errors.Is(err, harness.ErrNoDocker) {
-		if os.Getenv("CI") == "true" {
-			Fail("CI=true but no Docker engine: " + err.Error())
-		}
-		Skip("scenario suites need a Docker engine: " + err.Error())
-	}
-	Expect(err).NotTo(HaveOccurred())
-	dc.Close()
-	// Built here, so no spec's budget pays for a build; 3.5.19 is refused
-	// by a gate before any image is needed.
-	ensureImages(ctx, "3.5.35", "3.6.16", "3.7.3")
+	// Built here, so no spec's budget pays for a build.
+	ready(ctx, harness.MustVersion("3.5.35"), harness.MustVersion("3.6.16"), harness.MustVersion("3.7.3"))
 }, NodeTimeout(imageBuildTimeout))
 
-// ensureImages builds the images of versions that are missing, so a spec
-// never skips for want of one. Where one cannot be built (no module
-// proxy, say) it fails under CI=true and skips elsewhere, saying why.
-func ensureImages(ctx context.Context, versions ...string) {
-	dc, err := harness.Docker(ctx)
-	Expect(err).NotTo(HaveOccurred())
-	defer dc.Close()
-	for _, v := range versions {
-		By("building or reusing the etcd " + v + " image")
-		if _, err := harness.EnsureImage(ctx, dc, harness.MustVersion(v), logger); err != nil {
-			why := fmt.Sprintf("cannot build the etcd %s image (etcdrill images --version %s): %v", v, v, err)
-			if os.Getenv("CI") == "true" {
-				Fail("CI=true: " + why)
-			}
-			Skip(why)
-		}
+// ready skips or fails the current node as harness.SuiteReady says:
+// never a silent skip in CI.
+func ready(ctx context.Context, versions ...harness.Version) {
+	skip, err := harness.SuiteReady(ctx, logger, testing.Short(), versions...)
+	if skip != "" {
+		Skip(skip)
 	}
+	Expect(err).NotTo(HaveOccurred())
 }

@@ -1,0 +1,40 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+)
+
+// SuiteReady is what every container test suite checks first: the Docker
+// engine, then the images of versions, built when missing. It returns why
+// the suite should skip (under `go test -short`, or outside CI without an
+// engine or an image), or why it must fail: with CI=true a missing engine
+// or an image that cannot be built is a failure, never a silent skip.
+func SuiteReady(ctx context.Context, lg *slog.Logger, short bool, versions ...Version) (skip string, err error) {
+	if short {
+		return "scenario suites start containers; skipped with -short", nil
+	}
+	ci := os.Getenv("CI") == "true"
+	dc, err := Docker(ctx)
+	if err != nil {
+		return suiteGate(ci, "scenario suites need a Docker engine", err)
+	}
+	defer dc.Close()
+	for _, v := range versions {
+		if _, err := EnsureImage(ctx, dc, v, lg); err != nil {
+			return suiteGate(ci, fmt.Sprintf("cannot build the etcd %s image (etcdrill images --version %s)", v, v), err)
+		}
+	}
+	return "", nil
+}
+
+// suiteGate turns what a suite lacks into a skip outside CI and a failure
+// in CI.
+func suiteGate(ci bool, what string, err error) (skip string, fail error) {
+	if ci {
+		return "", fmt.Errorf("CI=true: %s: %w", what, err)
+	}
+	return what + ": " + err.Error(), nil
+}
