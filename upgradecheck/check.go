@@ -43,6 +43,11 @@ type Options struct {
 	// DataDir is a tar or tar.gz of a production member's data dir to
 	// check for blockers, without touching production. Default "": none.
 	DataDir string `json:"data_dir,omitempty"`
+	// Demonstrate runs a blocked path anyway, on a throwaway cluster, to
+	// reproduce the hazard a blocker predicts, where one can be
+	// reproduced in containers (see upgrade.Advisory.Reproducible). The
+	// verdict stays "not safe". Default false.
+	Demonstrate bool `json:"demonstrate,omitempty"`
 	// Seed makes keys and values reproducible; 0 picks one.
 	Seed int64 `json:"seed"`
 	// Load shapes the writes that run throughout; zero fields take
@@ -75,10 +80,13 @@ type Result struct {
 	// when it was refused, before it).
 	ClusterVersion string `json:"cluster_version,omitempty"`
 	// Fallback and Downgrade say what the way-back rehearsals showed.
-	Fallback  string         `json:"fallback,omitempty"`
-	Downgrade string         `json:"downgrade,omitempty"`
-	ReportDir string         `json:"report_dir,omitempty"`
-	Record    *record.Record `json:"-"`
+	Fallback string `json:"fallback,omitempty"`
+	// Demonstrated lists the advisories whose hazard --demonstrate
+	// reproduced.
+	Demonstrated []string       `json:"demonstrated,omitempty"`
+	Downgrade    string         `json:"downgrade,omitempty"`
+	ReportDir    string         `json:"report_dir,omitempty"`
+	Record       *record.Record `json:"-"`
 }
 
 // MemberUpgrade is one member's step of the rolling upgrade.
@@ -116,6 +124,7 @@ type run struct {
 	// rehearsal cluster, whose run ID and image name the record.
 	fallback *harness.Cluster
 	cv       string // the cluster version last read
+	demo     string // the advisory --demonstrate reproduces, once the gates found it
 }
 
 // Check answers "may production move from o.From to o.To?". It checks
@@ -139,7 +148,11 @@ func Check(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return u.finish(ctx, u.d.RunSteps(ctx, u.steps()))
+	steps := u.steps()
+	if o.Demonstrate {
+		steps = u.demoSteps()
+	}
+	return u.finish(ctx, u.d.RunSteps(ctx, steps))
 }
 
 // newRun checks o and prepares the drill; nothing starts. The versions
@@ -249,8 +262,27 @@ func (u *run) gate(_ context.Context, d *drill.Drill) error {
 	if u.o.Config != "" {
 		cmd += " --config " + u.o.Config
 	}
+	if u.o.Demonstrate {
+		cmd += " --demonstrate"
+	}
 	return d.Log.Do(record.PhaseSetup, fmt.Sprintf("check the upgrade path %s → %s and its configuration", u.from, u.to), "", func() (record.Action, error) {
-		return record.Action{Command: cmd, Output: u.addFindings(fs)}, blocked(fs)
+		a := record.Action{Command: cmd, Output: u.addFindings(fs)}
+		err := blocked(fs)
+		if !u.o.Demonstrate {
+			return a, err
+		}
+		// --demonstrate runs a blocked path anyway; it needs one whose
+		// hazard can be reproduced here.
+		id, why := demonstrable(fs)
+		switch {
+		case err == nil:
+			return a, errors.New("--demonstrate: nothing blocks this path, so there is no hazard to reproduce")
+		case id == "":
+			return a, fmt.Errorf("%w; --demonstrate: %s", err, why)
+		}
+		u.demo = id
+		a.Output += fmt.Sprintf("\n# --demonstrate: running the blocked path anyway on a throwaway cluster, to reproduce %s", id)
+		return a, nil
 	})
 }
 

@@ -46,7 +46,11 @@ func (u *run) finish(ctx context.Context, runErr error) (*Result, error) {
 	cerr := errors.Join(d.Close(ctx), u.fallback.Close(ctx))
 	r := res.Record
 	u.res.Verdict, u.res.Reason, u.res.Safe, u.res.Record, u.res.ReportDir = r.Verdict, r.Reason, r.Verdict == record.Pass, r, res.Dir
-	if runErr == nil && !u.res.Safe {
+	switch {
+	case runErr != nil || u.res.Safe:
+	case len(upgrade.Filter(u.res.Findings, upgrade.Blocker)) > 0: // a demonstration ran the blocked path anyway
+		runErr = fmt.Errorf("%w: %s", ErrBlocked, r.Reason)
+	default:
 		runErr = fmt.Errorf("upgrade-check %s → %s: %s", u.from, u.to, r.Reason)
 	}
 	return u.res, errors.Join(runErr, ferr, cerr)

@@ -95,3 +95,29 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestDemonstrable: --demonstrate picks a blocker whose hazard it can
+// reproduce, and says why when no blocker on the path has one.
+func TestDemonstrable(t *testing.T) {
+	v := harness.MustVersion
+	id, why := demonstrable(upgrade.Gates(v("3.5.16"), v("3.6.16")))
+	if id != "learner-promotion-19557" || why != "" {
+		t.Fatalf("3.5.16 → 3.6.16: %q, %q; want the 19557 demonstration", id, why)
+	}
+	id, why = demonstrable(upgrade.Gates(v("3.5.35"), v("3.7.3")))
+	if id != "" || !strings.Contains(why, "skip-minor") {
+		t.Fatalf("3.5.35 → 3.7.3: %q, %q; want none, naming the blocker", id, why)
+	}
+	if _, ok := demos[""]; ok {
+		t.Fatal("a demo without an advisory")
+	}
+	for id := range demos {
+		found := false
+		for _, a := range upgrade.Advisories {
+			found = found || a.ID == id && a.Reproducible != ""
+		}
+		if !found {
+			t.Errorf("demo %s is not an advisory marked reproducible", id)
+		}
+	}
+}

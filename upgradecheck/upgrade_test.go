@@ -42,6 +42,29 @@ var _ = Describe("upgrade-check", Label("upgrade"), func() {
 		Fail("no check " + name)
 	}
 
+	It("--demonstrate runs 3.5.16 → 3.6.16 anyway: 3.6 refuses to start with too many learners, as the 19557 gate predicts", Label("demonstrate"), func(ctx SpecContext) {
+		By("building the affected 3.5.16 image")
+		ready(ctx, harness.MustVersion("3.5.16"))
+		By("promoting two learners on 3.5.16, then moving one member to 3.6.16")
+		res, err := check(ctx, upgradecheck.Options{From: "3.5.16", To: "3.6.16", Demonstrate: true})
+		Expect(err).To(MatchError(upgradecheck.ErrBlocked))
+		Expect(res.Safe).To(BeFalse())
+		Expect(blockers(res)).To(ContainElement("min-patch"))
+		Expect(res.Demonstrated).To(ConsistOf("learner-promotion-19557"))
+		checkPassed(res.Record, "demonstrate learner-promotion-19557")
+		By("the member went back to 3.5.16 and the cluster is whole")
+		checkPassed(res.Record, "health")
+		checkPassed(res.Record, "membership")
+		checkPassed(res.Record, "key-integrity")
+	}, SpecTimeout(imageBuildTimeout+upgradeTimeout))
+
+	It("--demonstrate refuses a path with nothing to reproduce", func(ctx SpecContext) {
+		res, err := check(ctx, upgradecheck.Options{From: "3.5.35", To: "3.7.3", Demonstrate: true})
+		Expect(err).To(MatchError(upgradecheck.ErrBlocked))
+		Expect(err.Error()).To(ContainSubstring("can be reproduced in containers here"))
+		Expect(res.Demonstrated).To(BeEmpty())
+	}, SpecTimeout(upgradeTimeout))
+
 	for _, tc := range []struct{ from, to, cluster string }{
 		{"3.5.35", "3.6.16", "3.6.0"},
 		{"3.6.16", "3.7.3", "3.7.0"},

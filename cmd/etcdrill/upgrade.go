@@ -19,7 +19,7 @@ import (
 type upgradeFlags struct {
 	from, to, config, dataDir, out string
 	members                        int
-	v2                             bool
+	v2, demonstrate                bool
 	seed                           int64
 }
 
@@ -40,13 +40,19 @@ patch change) the cluster then goes back to --from the same way, after
 "etcdctl downgrade enable". Last, a snapshot taken on --from before the
 upgrade is restored into a new cluster on --to (the fallback).
 
+With --demonstrate, a blocked path is run anyway on a throwaway cluster,
+where the hazard a blocker predicts can be reproduced in containers: the
+report then shows the failure the gate exists to prevent (for 3.5.16 →
+3.6.16, etcd 3.6 refusing to start with "too many learner members").
+
 The report ends with a verdict: safe to upgrade, or the blockers with what
 to do about each. Exit codes: 0 safe, 1 blocked or failed, 2 usage or
 environment error.`
 
 const upgradeExample = `  etcdrill upgrade-check --from 3.5.35 --to 3.6.16
   etcdrill upgrade-check --from 3.6.16 --to 3.7.3 --config /etc/etcd/etcd.conf.yml
-  etcdrill upgrade-check --from 3.5.21 --to 3.6.16 --config etcd.service --data-dir member-data.tar.gz -o json`
+  etcdrill upgrade-check --from 3.5.21 --to 3.6.16 --config etcd.service --data-dir member-data.tar.gz -o json
+  etcdrill upgrade-check --from 3.5.16 --to 3.6.16 --demonstrate   # run the blocked path anyway, to see it fail`
 
 func newUpgradeCmd(stdout io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {
 	var f upgradeFlags
@@ -72,6 +78,7 @@ func newUpgradeCmd(stdout io.Writer, lg *slog.Logger, outFmt func() (string, err
 	fl.StringVar(&f.out, "out", "reports/runs", "directory for the report")
 	fl.IntVar(&f.members, "members", 3, "size of the rehearsal cluster: 1, 3 or 5")
 	fl.BoolVar(&f.v2, "v2", false, "also write v2 keys on --from before upgrading (3.5 only; they block 3.6)")
+	fl.BoolVar(&f.demonstrate, "demonstrate", false, "run a blocked path anyway on a throwaway cluster and record the failure the gate predicts")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for keys and values (default: random, written to the report)")
 	return cmd
 }
@@ -86,7 +93,7 @@ func (f *upgradeFlags) run(ctx context.Context, w io.Writer, lg *slog.Logger, ou
 		return usageErr("upgrade-check: --members %d: want 1, 3 or 5", f.members)
 	}
 	res, err := upgradecheck.Check(ctx, upgradecheck.Options{
-		From: f.from, To: f.to, Members: f.members, V2: f.v2, Config: f.config, DataDir: f.dataDir,
+		From: f.from, To: f.to, Members: f.members, V2: f.v2, Demonstrate: f.demonstrate, Config: f.config, DataDir: f.dataDir,
 		Seed: f.seed, OutDir: f.out, Logger: lg,
 	})
 	switch {
@@ -149,6 +156,9 @@ func writeUpgradeSummary(w io.Writer, r *upgradecheck.Result) error {
 			return err
 		}
 		fmt.Fprintf(w, "cluster version after the %s: %s\n", r.Direction, r.ClusterVersion)
+	}
+	if len(r.Demonstrated) > 0 {
+		fmt.Fprintf(w, "demonstrated: %s (the hazard each gate predicts, reproduced on a throwaway cluster)\n", strings.Join(r.Demonstrated, ", "))
 	}
 	if r.Fallback != "" {
 		fmt.Fprintf(w, "fallback: %s\n", r.Fallback)
