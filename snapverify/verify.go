@@ -50,36 +50,19 @@ type Options struct {
 	Logger *slog.Logger `json:"-"`
 }
 
-// config fills the defaults documented on each field, checks o and
-// resolves it into the drill's configuration; the version is parsed here
-// and nowhere else. Its errors wrap drill.ErrConfig (and
-// harness.ErrUnknownVersion for a version etcdrill cannot run).
+// scenario describes the check for the drill engine: a throwaway
+// cluster of 3 members unless asked otherwise, no load, no fault.
+var scenario = drill.Scenario{Name: Name, Seeds: []string{"000", "001", "003"}, Members: 3}
+
+// config resolves o into the drill's configuration with drill.Resolve,
+// which parses the version and checks the size; its errors wrap
+// drill.ErrConfig (and harness.ErrUnknownVersion for a version etcdrill
+// cannot run).
 func (o Options) config() (drill.Config, error) {
-	if o.Version == "" {
-		o.Version = harness.DefaultVersion
-	}
-	if o.Members == 0 {
-		o.Members = 3
-	}
-	v, err := harness.ParseVersion(o.Version)
-	if err != nil {
-		return drill.Config{}, fmt.Errorf("%w: %w", drill.ErrConfig, err)
-	}
-	switch {
-	case o.Members != 1 && o.Members != 3 && o.Members != 5:
-		return drill.Config{}, fmt.Errorf("%w: --members %d: want 1, 3 or 5", drill.ErrConfig, o.Members)
-	case (o.BumpRevision > 0) != o.MarkCompacted:
+	if (o.BumpRevision > 0) != o.MarkCompacted {
 		return drill.Config{}, fmt.Errorf("%w: --bump-revision N and --mark-compacted go together, as etcdutl requires", drill.ErrConfig)
 	}
-	cfg := drill.Config{Version: v, Image: o.Image, Members: o.Members, OutDir: o.OutDir,
-		Timeout: drill.DefaultTimeout, Timeouts: harness.DefaultTimeouts(), Logger: o.Logger}
-	if o.Timeouts != nil {
-		cfg.Timeouts = *o.Timeouts
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return cfg, nil
+	return drill.Resolve(&scenario, drill.Options{Version: o.Version, Image: o.Image, Members: o.Members, OutDir: o.OutDir, Timeouts: o.Timeouts, Logger: o.Logger})
 }
 
 // verification is one snapshot verify in progress: what its steps share.
@@ -115,8 +98,7 @@ func Verify(ctx context.Context, path string, o Options) (drill.Result, error) {
 		return drill.Result{}, err
 	}
 	cfg.Logger = cfg.Logger.With("file", path)
-	sc := drill.Scenario{Name: Name, Seeds: []string{"000", "001", "003"}, Members: cfg.Members}
-	d := drill.New(&sc, cfg)
+	d := drill.New(&scenario, cfg)
 	d.Record.Kind = record.KindSnapshotVerify
 	// A refused file starts no cluster, yet its report needs a name of its
 	// own; the cluster's run ID replaces this one when a cluster starts.

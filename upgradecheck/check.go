@@ -203,46 +203,15 @@ func newRun(o Options) (*run, error) {
 	return u, nil
 }
 
-// config is the drill's configuration: a TLS cluster on from, under a
-// load of 4 writers at 100 writes/s unless o says otherwise. Timeout is
-// the drill default plus one image build budget: the check may build
-// two images before anything else runs.
+// config is the drill's configuration, resolved by drill.Resolve: a TLS
+// cluster on from, under a load of 4 writers at 100 writes/s unless o
+// says otherwise. Timeout is the drill default plus one image build
+// budget: the check may build two images before anything else runs.
 func config(o Options, from harness.Version) (drill.Config, error) {
-	cfg := drill.Config{Version: from, Members: o.Members, TLS: true, Seed: o.Seed, Load: o.Load, OutDir: o.OutDir,
-		Timeouts: harness.DefaultTimeouts(), Logger: o.Logger}
-	if cfg.Members == 0 {
-		cfg.Members = scenario.Members
-	}
-	if o.Timeouts != nil {
-		cfg.Timeouts = *o.Timeouts
-	}
+	cfg, err := drill.Resolve(&scenario, drill.Options{Version: from.String(), Members: o.Members, Seed: o.Seed, Load: o.Load,
+		OutDir: o.OutDir, Timeouts: o.Timeouts, Logger: o.Logger})
 	cfg.Timeout = drill.DefaultTimeout + cfg.Timeouts.ImageBuild
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Seed == 0 {
-		cfg.Seed = newSeed()
-	}
-	l := &cfg.Load
-	switch {
-	case cfg.Members != 1 && cfg.Members != 3 && cfg.Members != 5:
-		return cfg, fmt.Errorf("%w: --members %d: want 1, 3 or 5", drill.ErrConfig, cfg.Members)
-	case l.Writers < 0:
-		return cfg, fmt.Errorf("%w: --writers %d: want 1 or more", drill.ErrConfig, l.Writers)
-	case l.Rate < 0:
-		return cfg, fmt.Errorf("%w: --rate %g: want a positive number of writes per second", drill.ErrConfig, l.Rate)
-	}
-	if l.Writers == 0 {
-		l.Writers = 4 // the live ledger check counts writers
-	}
-	if l.Rate == 0 {
-		l.Rate = 100
-	}
-	if l.Prefix == "" {
-		l.Prefix = "/etcdrill/" + scenario.Name + "/"
-	}
-	l.Seed = cfg.Seed
-	return cfg, nil
+	return cfg, err
 }
 
 // gate runs the checks that need no Docker and records them; it returns

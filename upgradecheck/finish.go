@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/record"
@@ -96,6 +95,3 @@ func failure(d *drill.Drill, runErr error) string {
 	}
 	return ""
 }
-
-// newSeed picks a seed when none is given; the report records it.
-func newSeed() int64 { return rand.Int64N(1<<31) + 1 }
