@@ -87,11 +87,6 @@ func (f *upgradeFlags) run(ctx context.Context, w io.Writer, lg *slog.Logger, ou
 	if f.from == "" || f.to == "" {
 		return usageErr("upgrade-check: --from and --to are required")
 	}
-	switch f.members {
-	case 1, 3, 5:
-	default:
-		return usageErr("upgrade-check: --members %d: want 1, 3 or 5", f.members)
-	}
 	res, err := upgradecheck.Check(ctx, upgradecheck.Options{
 		From: f.from, To: f.to, Members: f.members, V2: f.v2, Demonstrate: f.demonstrate, Config: f.config, DataDir: f.dataDir,
 		Seed: f.seed, OutDir: f.out, Logger: lg,
