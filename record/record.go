@@ -88,6 +88,12 @@ type Config struct {
 	Auth          bool   `json:"auth"`
 	Seed          int64  `json:"seed"`
 	Writers       int    `json:"writers"`
+	// Data is the data profile loaded before the fault (see
+	// workload.DataSpec), such as "k8s 1GiB"; "" for none.
+	Data string `json:"data,omitempty"`
+	// FromSnapshot is the operator's snapshot file the cluster started
+	// from; "" for none.
+	FromSnapshot string `json:"from_snapshot,omitempty"`
 }
 
 // Step is one action of the drill, recorded as the command an operator
@@ -143,6 +149,102 @@ type Metrics struct {
 	// verify.Digest for the definition).
 	KeyCount int    `json:"key_count"`
 	Digest   string `json:"keyspace_digest,omitempty"`
+
+	// Phases split the recovery time into what it is made of, in order:
+	// PhaseTransfer, PhaseRestore, PhaseBoot, PhaseLeader, PhaseFirstWrite.
+	// Only the phases a drill's procedure has appear (a leader kill has
+	// no transfer and no restore).
+	Phases []RTOPhase `json:"rto_phases,omitempty"`
+	// RPORevisions is the number of revisions a restore lost by design
+	// (the last revision acknowledged before the fault minus the
+	// snapshot's), and RPOMillis the time between the snapshot and the
+	// last acknowledged write it lost; nil when not measured.
+	RPORevisions *int64 `json:"rpo_revisions,omitempty"`
+	RPOMillis    *int64 `json:"rpo_ms,omitempty"`
+	// DBSizeBefore, KeysBefore, DBSizeAfter and KeysAfter are the largest
+	// member's database size in bytes and the number of keys in the
+	// whole keyspace before the fault and after recovery; 0 when not
+	// observed.
+	DBSizeBefore int64 `json:"db_size_before,omitempty"`
+	KeysBefore   int   `json:"key_count_before,omitempty"`
+	DBSizeAfter  int64 `json:"db_size_after,omitempty"`
+	KeysAfter    int   `json:"key_count_after,omitempty"`
+	// SnapshotBytes is the size of the snapshot file a restore used.
+	SnapshotBytes int64 `json:"snapshot_bytes,omitempty"`
+	// Load is the bulk data loading of the setup, reported apart from the
+	// drill's own timings; nil when no data profile was loaded.
+	Load *Load `json:"load,omitempty"`
+	// PeakRSSBytes is the etcdrill process's peak resident memory at the
+	// end of the run (getrusage maxrss); 0 when unknown.
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+}
+
+// The RTO phases, in the order a restore goes through them.
+const (
+	// PhaseTransfer: copying the snapshot off the member it was saved on
+	// and onto the hosts that restore it.
+	PhaseTransfer = "snapshot transfer"
+	// PhaseRestore: `etcdutl snapshot restore` (copy, hash check, new
+	// membership, fsync) on each member.
+	PhaseRestore = "restore"
+	// PhaseBoot: from starting the restored members until every one
+	// answers on its client port (etcd opens the database and rebuilds
+	// its index before serving).
+	PhaseBoot = "member boot"
+	// PhaseLeader: from every member answering until a leader is
+	// elected (the cluster has quorum).
+	PhaseLeader = "first leader"
+	// PhaseFirstWrite: from the leader until the first write is
+	// acknowledged.
+	PhaseFirstWrite = "first acknowledged write"
+)
+
+// RTOPhase is one phase of the recovery time. Bytes is the data it
+// moved, for throughput; 0 when the phase moves no data.
+type RTOPhase struct {
+	Name   string    `json:"name"`
+	Member string    `json:"member,omitempty"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Bytes  int64     `json:"bytes,omitempty"`
+}
+
+// Duration is End minus Start.
+func (p RTOPhase) Duration() time.Duration { return p.End.Sub(p.Start) }
+
+// MBps is the phase's throughput in megabytes (10^6 bytes) per second; 0
+// when it moved no data or took no time.
+func (p RTOPhase) MBps() float64 {
+	d := p.Duration().Seconds()
+	if p.Bytes == 0 || d <= 0 {
+		return 0
+	}
+	return float64(p.Bytes) / 1e6 / d
+}
+
+// Load is the bulk loading of a data profile before the drill: setup,
+// not part of the drill's timings.
+type Load struct {
+	// Profile describes the data, such as "k8s 1GiB".
+	Profile string    `json:"profile"`
+	Keys    int       `json:"keys"`
+	Bytes   int64     `json:"bytes"` // keys and values written
+	Txns    int       `json:"txns"`
+	Clients int       `json:"clients"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+}
+
+// Duration is End minus Start.
+func (l Load) Duration() time.Duration { return l.End.Sub(l.Start) }
+
+// MBps is the loading throughput in megabytes per second.
+func (l Load) MBps() float64 {
+	d := l.Duration().Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return float64(l.Bytes) / 1e6 / d
 }
 
 // IsDrill reports whether r is a drill record, the only kind with an RTO

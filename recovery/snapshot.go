@@ -26,12 +26,16 @@ type SnapshotStatus struct {
 	Version   string `json:"version"`
 }
 
-// Snapshot is a saved snapshot: its bytes on the operator's machine and
-// what `snapshot status` says of it.
+// Snapshot is a saved snapshot on the operator's machine and what
+// `snapshot status` says of it. A large snapshot is a file (Path, Size),
+// streamed wherever it goes; a small one made in memory (a damaged copy)
+// may be Data instead, with Path "".
 type Snapshot struct {
-	Data   []byte
+	Path   string // the file on the operator's machine
+	Size   int64  // its size in bytes
+	Data   []byte // the bytes, when the snapshot is held in memory
 	Status SnapshotStatus
-	From   string // the member it was taken from
+	From   string // the member or file it was taken from
 }
 
 // SaveSnapshot runs `etcdctl snapshot save` on m (seeds 000–004), reads
