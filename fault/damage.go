@@ -94,7 +94,10 @@ func (s *SnapshotDamage) Inject(ctx context.Context, c *harness.Cluster, log *re
 	if snap == nil {
 		return Injection{}, fmt.Errorf("no snapshot to damage")
 	}
-	good := snap.Data
+	good, err := snap.Bytes()
+	if err != nil {
+		return Injection{}, fmt.Errorf("read the snapshot to damage: %w", err)
+	}
 	flipped, at, inValue := flipNearMiddle(good)
 	where := "inside a stored value near the middle"
 	if !inValue {

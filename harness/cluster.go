@@ -59,6 +59,7 @@ type Cluster struct {
 	members []*Member
 	closed  bool
 	root    *Credentials // set once auth is enabled
+	workDir string       // see WorkDir; removed by Close
 }
 
 // Credentials are a user name and password for etcd auth.
@@ -360,6 +361,11 @@ func (c *Cluster) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.dc.Close())
+	c.mu.Lock()
+	if c.workDir != "" {
+		errs = append(errs, os.RemoveAll(c.workDir))
+	}
+	c.mu.Unlock()
 	err := errors.Join(errs...)
 	c.lg.Info("teardown done", "elapsed", time.Since(start).Round(time.Millisecond), "err", err)
 	return err

@@ -296,7 +296,7 @@ func (m *Member) ExecEnv(ctx context.Context, env []string, args ...string) (Exe
 	if err != nil {
 		return Exec{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	ctx, cancel := context.WithTimeout(ctx, Budget(ctx, m.c.cfg.Timeouts.Command))
 	defer cancel()
 	e := Exec{Command: strings.TrimSpace(strings.Join(env, " ") + " " + ShellJoin(args))}
 	code, r, err := ctr.Exec(ctx, args, tcexec.Multiplexed(), tcexec.WithEnv(env))

@@ -100,7 +100,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.ClusterReady)
+	ctx, cancel := context.WithTimeout(ctx, Budget(ctx, c.cfg.Timeouts.ClusterReady))
 	defer cancel()
 	var rcli *clientv3.Client // the reading client: cli, or root's when auth is on
 	defer func() {

@@ -24,11 +24,14 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 	if len(args) == 0 {
 		return Exec{}, errors.New("offline command: no arguments")
 	}
-	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	ctx, cancel := context.WithTimeout(ctx, Budget(ctx, m.c.cfg.Timeouts.Command))
 	defer cancel()
 	e := Exec{Command: ShellJoin(args)}
 	if _, err := m.c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{Name: m.volume, Labels: m.c.labels}); err != nil {
 		return e, fmt.Errorf("member %s: create volume: %w", m.name, err)
+	}
+	if err := m.c.ensureBackupVolume(ctx); err != nil {
+		return e, err
 	}
 	var cf []testcontainers.ContainerFile
 	for path, body := range files {
@@ -78,8 +81,11 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 // that mounts the volume is created, never started, and copied from, as
 // `docker cp` from a stopped container does.
 func (m *Member) CopyOutOffline(ctx context.Context, path string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	ctx, cancel := context.WithTimeout(ctx, Budget(ctx, m.c.cfg.Timeouts.Command))
 	defer cancel()
+	if err := m.c.ensureBackupVolume(ctx); err != nil {
+		return nil, err
+	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: m.toolRequest("copy", "etcdutl")})
 	defer func() {
 		if ctr != nil {
@@ -102,8 +108,10 @@ func (m *Member) CopyOutOffline(ctx context.Context, path string) ([]byte, error
 }
 
 // toolRequest is a one-off container from the member's image, labelled
-// with the run, with the member's data volume at DataDir, running args
-// (the first is a binary in /usr/local/bin).
+// with the run, with the member's data volume at DataDir and the run's
+// backup volume at BackupDir (see BackupVolume), running args (the first
+// is a binary in /usr/local/bin). Callers create the backup volume first
+// (ensureBackupVolume), so that Docker never makes it without labels.
 func (m *Member) toolRequest(kind string, args ...string) testcontainers.ContainerRequest {
 	return testcontainers.ContainerRequest{
 		Image:      m.imageTag(),
@@ -112,7 +120,7 @@ func (m *Member) toolRequest(kind string, args ...string) testcontainers.Contain
 		Cmd:        args[1:],
 		Labels:     m.c.labels,
 		HostConfigModifier: func(hc *container.HostConfig) {
-			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
+			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}, m.c.backupMount()}
 		},
 	}
 }

@@ -69,6 +69,22 @@ type Log struct {
 	Logger *slog.Logger
 	mu     sync.Mutex
 	steps  []Step
+	phases []RTOPhase
+}
+
+// Phase records one phase of the recovery time, as the procedure that
+// went through it measured it (see Metrics.Phases).
+func (l *Log) Phase(p RTOPhase) {
+	l.mu.Lock()
+	l.phases = append(l.phases, p)
+	l.mu.Unlock()
+}
+
+// Phases returns a copy of the recorded phases, in the order recorded.
+func (l *Log) Phases() []RTOPhase {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]RTOPhase(nil), l.phases...)
 }
 
 // Steps returns a copy of the recorded steps.

@@ -8,7 +8,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
@@ -39,10 +42,17 @@ type Snapshot struct {
 }
 
 // SaveSnapshot runs `etcdctl snapshot save` on m (seeds 000–004), reads
-// its revision with `etcdutl snapshot status`, and copies the file to the
-// operator's machine.
+// its revision with `etcdutl snapshot status`, and streams the file to
+// the operator's machine (the cluster's work dir). Budgets grow with m's
+// database size.
 func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member) (*Snapshot, error) {
 	s := &Snapshot{From: m.Name()}
+	if cli, err := c.Client(m); err == nil {
+		if st, err := c.Status(ctx, cli, m); err == nil {
+			ctx = harness.WithDataSize(ctx, st.DbSize)
+		}
+		cli.Close()
+	}
 	if err := log.Do(record.PhaseRecovery, "save a snapshot from "+m.Name(), m.Name(), func() (record.Action, error) {
 		return m.Etcdctl(ctx, "snapshot", "save", SnapshotPath)
 	}); err != nil {
@@ -59,14 +69,30 @@ func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *h
 	}); err != nil {
 		return nil, err
 	}
-	err := log.Do(record.PhaseRecovery, "copy the snapshot off "+m.Name(), m.Name(), func() (record.Action, error) {
+	dir, err := c.WorkDir()
+	if err != nil {
+		return nil, err
+	}
+	s.Path = filepath.Join(dir, fmt.Sprintf("snapshot-%s-%d.db", m.Name(), time.Now().UnixNano()))
+	err = log.Do(record.PhaseRecovery, "copy the snapshot off "+m.Name(), m.Name(), func() (record.Action, error) {
 		a := record.Action{Command: fmt.Sprintf("docker cp %s:%s ./snapshot.db", m.ContainerName(), SnapshotPath)}
-		data, err := m.CopyOut(ctx, SnapshotPath)
-		s.Data = data
-		a.Output = fmt.Sprintf("%d bytes", len(data))
+		start := time.Now()
+		n, err := m.CopyOutFile(ctx, SnapshotPath, s.Path)
+		s.Size = n
+		a.Output = fmt.Sprintf("%d bytes; %s", n, rate(n, time.Since(start)))
 		return a, err
 	})
 	return s, err
+}
+
+// Bytes returns the snapshot's bytes: Data, or the file read whole. Only
+// for small snapshots that a drill damages on purpose; large ones are
+// streamed.
+func (s *Snapshot) Bytes() ([]byte, error) {
+	if s.Path == "" {
+		return s.Data, nil
+	}
+	return os.ReadFile(s.Path)
 }
 
 // ParseSnapshotStatus reads `etcdutl snapshot status -w json` output,

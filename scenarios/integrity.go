@@ -98,7 +98,11 @@ func statusMissesFlip(ctx context.Context, d *drill.Drill) error {
 // checkCopies runs recovery.CheckSnapshot on the good snapshot and the
 // damaged copies; each verdict is a step and a check.
 func checkCopies(ctx context.Context, d *drill.Drill) error {
-	good := fault.Damaged{Name: "good", Path: recovery.SnapshotPath, Data: drill.State[drill.Restore](d).Snapshot.Data, Kind: recovery.Valid}
+	data, err := drill.State[drill.Restore](d).Snapshot.Bytes()
+	if err != nil {
+		return err
+	}
+	good := fault.Damaged{Name: "good", Path: recovery.SnapshotPath, Data: data, Kind: recovery.Valid}
 	for _, c := range append([]fault.Damaged{good}, copies(d)...) {
 		in, ierr := recovery.CheckSnapshot(c.Data)
 		check := record.Check{Name: "integrity-check-" + c.Name, Verdict: record.Pass, Summary: in.String()}
