@@ -22,6 +22,8 @@ const (
 	labelCharW  = 6.4  // rough width of one label character at 11px
 	maxLabelRow = 4    // further labels overlap; the event table has them all
 	maxLabelLen = 44
+	laneH       = 18.0 // one RTO phase below the time axis
+	laneBarH    = 12.0
 )
 
 // chart is the timeline of a drill, laid out for the SVG template: the
@@ -41,6 +43,20 @@ type chart struct {
 	Dots                           []point
 	Markers                        []marker
 	RTO                            *band
+	// Phases are the RTO phases as spans on the time axis, one lane
+	// each below the axis title, in record order, under a heading at
+	// PhasesY.
+	Phases  []phaseBar
+	PhasesY string
+}
+
+// phaseBar is one RTO phase drawn as a span on its own lane, labelled
+// with its name, member and duration.
+type phaseBar struct {
+	Class, Label, Title string
+	X, Y, W, H          string
+	LabelX, LabelY      string
+	Anchor              string
 }
 
 type axisTitle struct{ X, Y string }
@@ -77,6 +93,11 @@ func newChart(r *record.Record) *chart {
 	}
 	for _, e := range r.Events {
 		lo, hi = math.Min(lo, off(e.T)), math.Max(hi, off(e.T))
+	}
+	for _, p := range r.Metrics.Phases {
+		if !p.Start.IsZero() && !p.End.IsZero() {
+			lo, hi = math.Min(lo, off(p.Start)), math.Max(hi, off(p.End))
+		}
 	}
 	lo, hi = math.Floor(lo), math.Max(math.Ceil(hi), math.Floor(lo)+1)
 
@@ -151,7 +172,39 @@ func newChart(r *record.Record) *chart {
 	}
 	c.P99 = strings.TrimSpace(path.String())
 	c.RTO = rtoBand(r, x, off)
+	c.layoutPhases(r.Metrics.Phases, bottom+chartBottom, func(t time.Time) float64 { return x(off(t)) })
 	return c
+}
+
+// layoutPhases puts a heading at y top and under it each RTO phase with
+// both times on a lane of its own, and makes the chart that much taller. A label goes right
+// of its span, or left of it when it would run off the right edge.
+func (c *chart) layoutPhases(phases []record.RTOPhase, top float64, x func(time.Time) float64) {
+	lane := 0
+	for _, p := range phases {
+		if p.Start.IsZero() || p.End.IsZero() {
+			continue
+		}
+		x0, x1 := x(p.Start), x(p.End)
+		y := top + 18 + float64(lane)*laneH
+		label := phaseName(p.Name, p.Member) + " · " + seconds(p.Duration())
+		b := phaseBar{Class: phaseClass(p.Name), Label: label,
+			Title: phaseName(p.Name, p.Member) + ": " + seconds(p.Duration()),
+			X:     f(x0), Y: f(y), W: f(math.Max(x1-x0, 2)), H: f(laneBarH),
+			LabelX: f(math.Max(x1, x0+2) + 4), LabelY: f(y + laneBarH - 2), Anchor: "start"}
+		if p.Bytes > 0 {
+			b.Title += fmt.Sprintf(", %s, %s", humanBytes(p.Bytes), mbps(p.MBps()))
+		}
+		if math.Max(x1, x0+2)+4+float64(len([]rune(label)))*labelCharW > chartW-2 {
+			b.LabelX, b.Anchor = f(x0-4), "end"
+		}
+		c.Phases = append(c.Phases, b)
+		lane++
+	}
+	if lane > 0 {
+		c.PhasesY = f(top + 10)
+		c.H = f(top + 18 + float64(lane)*laneH + 6)
+	}
 }
 
 // rtoBand shades the RTO from the fault on, when the record is a drill

@@ -12,13 +12,19 @@ import (
 // formatted, each with a note on what it means. Drill is false for
 // records that are not drills (a snapshot verify, an upgrade check): they
 // inject no fault, so they have no RTO or RPO and the reports leave those
-// out; RTO and RPO are then "—" for the index's columns.
+// out; RTO and RPO are then "—" for the index's columns. RPOMore,
+// Slowest and Data are "" unless the record has the figures of a drill
+// on large data (records written before them do not).
 type figures struct {
 	Drill                 bool
 	RTO, RTONote          string
 	RPO, RPONote, RPOWarn string
 	Writes                string
 	Keys, KeysNote        string
+	// RPOMore is the RPO in revisions and time, "103 revisions, 3.20 s
+	// of writes"; Slowest the longest RTO phase, "restore on m2, 5.40
+	// s"; Data the data the drill ran on, "data: k8s 1GiB, 1.1 GB".
+	RPOMore, Slowest, Data string
 }
 
 // notMeasured is how RTO and RPO read when the record has no value.
@@ -36,6 +42,10 @@ func newFigures(r *record.Record) figures {
 	if rpo, ok := rpoWrites(r); ok && p.Drill && ran && rpo > 0 {
 		p.RPOWarn = "warn"
 	}
+	if p.Drill && ran {
+		p.RPOMore, p.Slowest = rpoMore(m), slowest(m.Phases)
+	}
+	p.Data = dataNote(r)
 	p.Writes = "—"
 	if ran {
 		p.Writes = fmt.Sprintf("%d acknowledged, %d failed, %d indeterminate", m.Acknowledged, m.Failed, m.Indeterminate)

@@ -151,7 +151,7 @@ func TestNotADrillHasNoRTO(t *testing.T) {
 			if c.Failure == nil {
 				t.Fatal("failed record has no <failure>")
 			}
-			for _, s := range []string{c.SystemOut, c.Failure.Message, c.Failure.Text} {
+			for _, s := range []string{string(c.SystemOut), c.Failure.Message, c.Failure.Text} {
 				if strings.Contains(s, "RTO") || strings.Contains(s, "RPO") {
 					t.Errorf("JUnit has RTO or RPO: %q", s)
 				}

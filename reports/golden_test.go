@@ -30,8 +30,11 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // goldenCases are the saved drill records under testdata. quorum-loss,
 // leader-kill-fail, leader-kill-interrupted (cut from the leader-kill run)
 // and snapshot-verify are written by hand; the others are real runs.
+// quorum-loss-phases is the quorum-loss run with the figures of a drill
+// on 1 GiB of data added by hand: RTO phases (a restore per member),
+// RPO in revisions and time, sizes, the data load and peak RSS.
 var goldenCases = []string{"quorum-loss", "leader-kill-fail", "leader-kill", "leader-kill-step-fail", "v2-data-not-applicable",
-	"leader-kill-interrupted", "snapshot-verify"}
+	"leader-kill-interrupted", "snapshot-verify", "quorum-loss-phases"}
 
 func TestMarkdownGolden(t *testing.T) {
 	for _, name := range goldenCases {

@@ -21,10 +21,13 @@ var templateFS embed.FS
 var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.tmpl"))
 
 // HTML writes r as one self-contained HTML page: the verdict and setup,
-// RTO and RPO, the workload timeline with the fault, leader changes and
-// recovery marked, the cluster before and after, every step of the runbook
-// and the checks. The page has no scripts and loads nothing, so it can be
-// archived and opened offline. It is rendered before anything is written.
+// RTO and RPO, the database size, keys and snapshot size, the data load,
+// the RTO by phase, the workload timeline with the fault, leader changes
+// and recovery marked and the RTO phases as lanes under it, the cluster
+// before and after, every step of the runbook, the checks, and
+// etcdrill's peak memory. Figures the record does not have are left out.
+// The page has no scripts and loads nothing, so it can be archived and
+// opened offline. It is rendered before anything is written.
 func HTML(w io.Writer, r *record.Record) error {
 	b, err := renderHTML(r)
 	if err != nil {
@@ -62,6 +65,14 @@ type page struct {
 	StateColumns []string
 	Steps        []stepRow
 	Checks       []checkRow
+	// The figures of drills on large data; absent (nil, "", false) in
+	// records written before they were measured, which then render as
+	// they always did.
+	Phases  *phaseTable
+	Sizes   *sizes
+	Load    string
+	PeakRSS string
+	Scale   bool // the page carries the styles that draw them
 }
 
 type eventRow struct {
@@ -96,6 +107,8 @@ func newPage(r *record.Record) page {
 	p.Facts = facts(r, p.Started)
 	p.figures = newFigures(r)
 	p.Chart = newChart(r)
+	p.Phases, p.Sizes = newPhaseTable(r), newSizes(r.Metrics)
+	p.Load, p.PeakRSS, p.Scale = loadLine(r.Metrics.Load), peakRSS(r.Metrics), hasScaleData(r)
 	at := offsetFrom(r)
 	for i, e := range sortedEvents(r.Events) {
 		p.Events = append(p.Events, eventRow{i + 1, at(e.T), e.Kind, eventKind(e.Kind), e.Text})
@@ -150,14 +163,15 @@ type fact struct {
 	Wide        bool // takes two cells of the grid
 }
 
-// facts are the header's what-ran-against-what table.
+// facts are the header's what-ran-against-what table; the data profile
+// and the operator's snapshot file only when the drill had them.
 func facts(r *record.Record, started string) []fact {
 	c := r.Config
 	image := orDash(c.Image)
 	if c.ImageID != "" {
 		image += " (ID " + shortID(c.ImageID) + ")"
 	}
-	return []fact{
+	fs := []fact{
 		{"etcd version", orDash(c.EtcdVersion), false},
 		{"cluster size", plural(c.Members, "member"), false},
 		{"TLS", yesNo(c.TLS), false},
@@ -170,6 +184,13 @@ func facts(r *record.Record, started string) []fact {
 		{"run ID", orDash(r.RunID), false},
 		{"runbooks followed", orDash(strings.Join(r.Seeds, ", ")), false},
 	}
+	if c.Data != "" {
+		fs = append(fs, fact{"data profile", c.Data, false})
+	}
+	if c.FromSnapshot != "" {
+		fs = append(fs, fact{"started from snapshot", c.FromSnapshot, true})
+	}
+	return fs
 }
 
 // offsetFrom returns a formatter of times as seconds since the drill

@@ -56,8 +56,9 @@ func scanRuns(root string) ([]run, error) {
 // WriteIndex writes dir/index.html, a table of every run under dir (each
 // subdirectory with a report.json), newest first, under a count of runs
 // by verdict (passed, failed, not applicable, interrupted): when it
-// started, the drill, etcd version, TLS and auth, verdict, RTO and RPO
-// ("—" for a record that is not a drill) and duration, with
+// started, the drill (and the data it ran on), etcd version, TLS and
+// auth, verdict, RTO with its slowest phase and RPO with its revisions
+// and time ("—" for a record that is not a drill) and duration, with
 // a link to the run's report.html (or report.md or report.json when the
 // HTML has not been rendered). A run whose record cannot be read is listed
 // with the error rather than left out. Like the reports, the page has no

@@ -72,7 +72,7 @@ func TestJUnitInterruptedIsNotAFailure(t *testing.T) {
 	if c.Skipped == nil || c.Skipped.Message != "interrupted by the operator" {
 		t.Errorf("interrupted drill is not <skipped message=%q>:\n%s", "interrupted by the operator", out)
 	}
-	if !strings.Contains(c.SystemOut, "⏹ INTERRUPTED; step writes resume: context canceled;") {
+	if !strings.Contains(string(c.SystemOut), "⏹ INTERRUPTED; step writes resume: context canceled;") {
 		t.Errorf("system-out %q does not say where the drill stopped", c.SystemOut)
 	}
 }

@@ -46,7 +46,22 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut junitOut      `xml:"system-out,omitempty"`
+}
+
+// junitOut is a testcase's <system-out>: character data when it is one
+// line, as it always was, and CDATA when it has several (the RTO
+// phases), so the lines read as lines when someone opens junit.xml.
+type junitOut string
+
+// MarshalXML writes o as character data or, with a line break, CDATA.
+func (o junitOut) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if !strings.Contains(string(o), "\n") {
+		return e.EncodeElement(string(o), start)
+	}
+	return e.EncodeElement(struct {
+		Text string `xml:",cdata"`
+	}{xmlText(string(o))}, start)
 }
 
 // junitProblem's text is CDATA so the evidence reads as it was printed
@@ -71,7 +86,9 @@ type junitSkipped struct {
 // and so is one the operator interrupted (message "interrupted by the
 // operator"): CI systems count neither as failed. One without a known
 // verdict (it never finished) is an <error>. RTO and RPO appear only for
-// drills. Everything is rendered before anything is written to w.
+// drills. Every testcase's <system-out> has the summary line and, for a
+// drill that recorded them, the RTO phases one per line. Everything is
+// rendered before anything is written to w.
 func WriteJUnit(w io.Writer, recs []*record.Record) error {
 	s := junitSuite{Name: "etcdrill"}
 	var total time.Duration
@@ -81,7 +98,7 @@ func WriteJUnit(w io.Writer, recs []*record.Record) error {
 			return fmt.Errorf("junit: record %d: %w", i, errNilRecord)
 		}
 		c := junitCase{Name: caseName(r), Classname: "etcdrill." + r.Scenario, Time: junitSeconds(r.Start, r.End),
-			SystemOut: summaryLine(r)}
+			SystemOut: junitOut(systemOut(r))}
 		switch r.Verdict {
 		case record.Pass:
 		case record.NotApplicable:
@@ -156,9 +173,39 @@ func summaryLine(r *record.Record) string {
 	}
 	if p.Drill {
 		line += fmt.Sprintf("RTO %s; RPO %s; ", p.RTO, p.RPO)
+		if p.RPOMore != "" {
+			line = strings.TrimSuffix(line, "; ") + " (" + p.RPOMore + "); "
+		}
 	}
-	return line + fmt.Sprintf("writes %s; etcd %s, %s, TLS %s, auth %s, seed %d", p.Writes, orDash(r.Config.EtcdVersion),
+	line += fmt.Sprintf("writes %s; etcd %s, %s, TLS %s, auth %s, seed %d", p.Writes, orDash(r.Config.EtcdVersion),
 		plural(r.Config.Members, "member"), yesNo(r.Config.TLS), yesNo(r.Config.Auth), r.Config.Seed)
+	if p.Data != "" {
+		line += "; " + p.Data
+	}
+	if n := r.Metrics.PeakRSSBytes; n > 0 {
+		line += "; etcdrill peak RSS " + humanBytes(n)
+	}
+	return line
+}
+
+// systemOut is the summary line, then for a drill the RTO phases one per
+// line with the time outside any phase and the total.
+func systemOut(r *record.Record) string {
+	t := newPhaseTable(r)
+	if t == nil || !r.IsDrill() {
+		return summaryLine(r)
+	}
+	var b strings.Builder
+	b.WriteString(summaryLine(r))
+	fmt.Fprintf(&b, "\nRTO by phase (start counts from %s):\n", t.From)
+	for _, row := range t.Rows {
+		fmt.Fprintf(&b, "  %s\n", oneLine(row.Title))
+	}
+	if t.Outside != "" {
+		fmt.Fprintf(&b, "  outside any phase: %s\n", t.Outside)
+	}
+	fmt.Fprintf(&b, "  total: %s", t.Total)
+	return b.String()
 }
 
 // failureMessage says in one line why the drill failed and what was lost.

@@ -105,10 +105,10 @@ func TestJUnitParsesBack(t *testing.T) {
 	if stopped.Failure != nil || stopped.Error != nil || stopped.Skipped == nil || stopped.Skipped.Message != "interrupted by the operator" {
 		t.Errorf("interrupted case %+v, want <skipped> and no <failure>", stopped)
 	}
-	if !strings.Contains(stopped.SystemOut, "⏹ INTERRUPTED; interrupted by the operator (SIGINT) during step writes resume; RTO not measured;") {
+	if !strings.Contains(string(stopped.SystemOut), "⏹ INTERRUPTED; interrupted by the operator (SIGINT) during step writes resume; RTO not measured;") {
 		t.Errorf("interrupted case says %q", stopped.SystemOut)
 	}
-	if sv := cases["snapshot-verify"]; sv.Failure != nil || sv.Skipped != nil || strings.Contains(sv.SystemOut, "RTO") || strings.Contains(sv.SystemOut, "RPO") {
+	if sv := cases["snapshot-verify"]; sv.Failure != nil || sv.Skipped != nil || strings.Contains(string(sv.SystemOut), "RTO") || strings.Contains(string(sv.SystemOut), "RPO") {
 		t.Errorf("snapshot verify case %+v, want a pass without RTO or RPO", sv)
 	}
 }

@@ -12,10 +12,13 @@ import (
 )
 
 // Markdown writes r as a report an operator can follow and an auditor can
-// check: the verdict, what the drill ran against, the recovery numbers,
-// every step as the command typed and what it printed, and the checks.
-// Steps and checks keep the order of the record. The whole report is
-// rendered before anything is written to w.
+// check: the verdict, what the drill ran against (with the data load, when
+// there was one), the recovery numbers, the RTO by phase, every step as
+// the command typed and what it printed, the checks, and etcdrill's peak
+// memory. Steps, checks and phases keep the order of the record; a figure
+// the record does not have (older records have none of the phases,
+// sizes, load or memory) leaves no row or section behind. The whole
+// report is rendered before anything is written to w.
 func Markdown(w io.Writer, r *record.Record) error {
 	b, err := renderMarkdown(r)
 	if err != nil {
@@ -36,8 +39,12 @@ func renderMarkdown(r *record.Record) ([]byte, error) {
 	writeTitle(&b, r)
 	writeConfig(&b, r)
 	writeNumbers(&b, r)
+	writePhases(&b, r)
 	writeRunbook(&b, r.Steps)
 	writeChecks(&b, r.Checks)
+	if line := peakRSS(r.Metrics); line != "" {
+		fmt.Fprintf(&b, "\n*%s*\n", line)
+	}
 	return b.Bytes(), nil
 }
 
@@ -50,7 +57,10 @@ func writeTitle(b *bytes.Buffer, r *record.Record) {
 	}
 }
 
-// writeConfig writes what the drill ran against.
+// writeConfig writes what the drill ran against: the data profile and
+// the operator's snapshot file only when the drill had them, then the
+// data load, which is setup and not part of the drill's timings, on a
+// line of its own.
 func writeConfig(b *bytes.Buffer, r *record.Record) {
 	c := r.Config
 	image := dash(c.Image, code(c.Image))
@@ -66,7 +76,7 @@ func writeConfig(b *bytes.Buffer, r *record.Record) {
 		start = r.Start.UTC().Format(time.RFC3339)
 	}
 	b.WriteString("\n## Configuration\n\n")
-	table(b, []string{"Setting", "Value"}, [][]string{
+	rows := [][]string{
 		{"etcd version", dash(c.EtcdVersion, text(c.EtcdVersion))},
 		{"image", image},
 		{"members", strconv.Itoa(c.Members)},
@@ -78,7 +88,17 @@ func writeConfig(b *bytes.Buffer, r *record.Record) {
 		{"started (UTC)", start},
 		{"duration", span(r.Start, r.End)},
 		{"runbooks followed", dash(strings.Join(seeds, ", "), strings.Join(seeds, ", "))},
-	})
+	}
+	if c.Data != "" {
+		rows = append(rows, []string{"data profile", text(c.Data)})
+	}
+	if c.FromSnapshot != "" {
+		rows = append(rows, []string{"started from snapshot", code(c.FromSnapshot)})
+	}
+	table(b, []string{"Setting", "Value"}, rows)
+	if line := loadLine(r.Metrics.Load); line != "" {
+		fmt.Fprintf(b, "\n**Data load** (%s): %s.\n", loadNote, text(line))
+	}
 }
 
 // withNote adds the note to a figure that is not measured, in brackets.
@@ -98,8 +118,10 @@ func yesNo(b bool) string {
 
 // writeNumbers writes the figures an operator is asked for after a drill.
 // RTO and RPO appear only in a drill's record, and say "not measured"
-// with the reason when the drill has no value for them. Snapshot revision
-// and cluster IDs appear only when the recovery set them.
+// with the reason when the drill has no value for them; the RPO in
+// revisions and in time appears when the drill measured either. Snapshot
+// revision and size, cluster IDs, and the database size and key count
+// around the drill appear only when the record has them.
 func writeNumbers(b *bytes.Buffer, r *record.Record) {
 	m, p := r.Metrics, newFigures(r)
 	var rows [][]string
@@ -111,9 +133,18 @@ func writeNumbers(b *bytes.Buffer, r *record.Record) {
 		rows = append(rows,
 			[]string{"RTO: fault to first acknowledged write", withNote(p.RTO, p.RTONote)},
 			[]string{"RPO: acknowledged writes lost", withNote(rpo, p.RPONote)})
+		if revisions, lost, ok := rpoRevisions(m); ok && p.RPO != "—" {
+			rows = append(rows,
+				[]string{"RPO: revisions lost", revisions},
+				[]string{"RPO: time lost (snapshot to the last write it lost)", lost})
+		}
 	}
 	if m.SnapshotRevision != 0 {
 		rows = append(rows, []string{"snapshot revision", strconv.FormatInt(m.SnapshotRevision, 10)})
+	}
+	s := newSizes(m)
+	if s != nil && m.SnapshotBytes != 0 {
+		rows = append(rows, []string{"snapshot size", s.Snapshot})
 	}
 	if m.ClusterIDBefore != "" || m.ClusterIDAfter != "" {
 		rows = append(rows, []string{"cluster ID before → after",
@@ -124,6 +155,12 @@ func writeNumbers(b *bytes.Buffer, r *record.Record) {
 			m.Acknowledged, m.Failed, m.Indeterminate)},
 		[]string{"keys after recovery", strconv.Itoa(m.KeyCount)},
 	)
+	if s != nil && s.DB != "—" {
+		rows = append(rows, []string{"database size, before the fault → after recovery", s.DB})
+	}
+	if s != nil && s.Keys != "—" {
+		rows = append(rows, []string{"keys, before the fault → after recovery", s.Keys})
+	}
 	if m.Digest != "" {
 		rows = append(rows, []string{"keyspace digest (SHA-256)", code(m.Digest)})
 	}
