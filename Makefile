@@ -14,7 +14,7 @@ TEST_TIMEOUT  ?= 75m
 # Ryuk (testcontainers' reaper) needs a registry image; etcdrill reaps its own.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build drill test unit bench images lint clean browser
+.PHONY: all build drill test unit bench bench-scale test-scale images lint clean browser
 
 all: build
 
@@ -33,13 +33,31 @@ SUITES        := ./scenarios ./snapverify ./upgradecheck
 test: browser
 	$(GO) test -short -count=1 ./...
 	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
-	  $(GO) test -count=1 -p 1 -v -timeout $(TEST_TIMEOUT) $(SUITES) -args -ginkgo.no-color -ginkgo.succinct
+	  $(GO) test -count=1 -p 1 -v -timeout $(TEST_TIMEOUT) $(SUITES) -args -ginkgo.no-color -ginkgo.succinct -ginkgo.label-filter='!scale'
+
+# The production-sized drills (Ginkgo label "scale"): quorum-loss on 1 GiB
+# of Kubernetes-shaped data on every version. Not part of `make test`.
+test-scale: browser
+	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
+	  $(GO) test -count=1 -p 1 -v -timeout 120m ./scenarios -args -ginkgo.no-color -ginkgo.succinct -ginkgo.label-filter=scale
 
 unit:
 	$(GO) test -short -count=1 ./...
 
 bench:
 	$(GO) test -short -run '^$$' -bench . -benchmem ./...
+
+# The scale figures of the README: the scaling curve (quorum-loss at each
+# size, with the bare etcdutl restore of the same file beside it and
+# snapshot verify of the largest in a child process), then the key
+# verification benchmark on a million keys against a bare paginated read.
+# Needs Docker and about 20 GiB of free disk; takes about half an hour.
+SCALE_SIZES   ?= 64MiB,512MiB,2GiB
+BENCH_KEYS    ?= 1000000
+bench-scale: build
+	./bin/etcdrill scale --version $(ETCD_VERSION) --sizes $(SCALE_SIZES) --verify-largest --out reports/scale
+	ETCDRILL_BENCH_SCALE=1 ETCDRILL_BENCH_KEYS=$(BENCH_KEYS) \
+	  $(GO) test -run '^$$' -bench Scan -benchtime 1x -timeout 60m ./verify
 
 images: build
 	./bin/etcdrill images --version 3.5.35,3.6.16,3.7.3

@@ -40,11 +40,23 @@ type Options struct {
 	// Load shapes the write workload. Writers must be 1 or more and Rate
 	// above 0; zero values take the defaults (4 writers, 100 writes/s).
 	Load workload.Config `json:"load"`
+	// Data is a data profile loaded before the load starts, as
+	// workload.ParseDataSpec reads it ("1GiB", "k8s:512MiB",
+	// "uniform:100000x10KiB"); "" loads none.
+	Data string `json:"data,omitempty"`
+	// FromSnapshot is a snapshot file of the operator's: the cluster is
+	// restored from it before the load starts, and every key it holds
+	// must survive the drill. Exclusive with Data.
+	FromSnapshot string `json:"from_snapshot,omitempty"`
 	// OutDir receives one report directory per drill; "" writes none.
 	OutDir string `json:"out_dir,omitempty"`
 	// KeepArtifacts saves member logs and data dirs of a failed or
 	// interrupted drill into its report directory before teardown.
 	KeepArtifacts bool `json:"keep_artifacts,omitempty"`
+	// KeepSnapshot moves the snapshot a restore used into the report
+	// directory as snapshot.db, pass or fail (for `etcdrill scale`, which
+	// times a bare restore of the same file).
+	KeepSnapshot bool `json:"keep_snapshot,omitempty"`
 	// Timeout bounds the whole drill. Default DefaultTimeout.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Timeouts bound every wait. Default harness.DefaultTimeouts().
@@ -65,8 +77,11 @@ type Config struct {
 	TLS, Auth     bool
 	Seed          int64
 	Load          workload.Config
+	Data          workload.DataSpec
+	FromSnapshot  string
 	OutDir        string
 	KeepArtifacts bool
+	KeepSnapshot  bool
 	Timeout       time.Duration
 	Timeouts      harness.Timeouts
 	Logger        *slog.Logger
@@ -88,7 +103,7 @@ func Resolve(s *Scenario, o Options) (Config, error) {
 		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	c := Config{Version: v, Image: o.Image, Members: pick(o.Members, s.Members), TLS: s.TLS, Auth: s.Auth, Seed: o.Seed,
-		Load: o.Load, OutDir: o.OutDir, KeepArtifacts: o.KeepArtifacts, Timeout: o.Timeout, Logger: o.Logger, OnStep: o.OnStep}
+		Load: o.Load, OutDir: o.OutDir, KeepArtifacts: o.KeepArtifacts, KeepSnapshot: o.KeepSnapshot, Timeout: o.Timeout, Logger: o.Logger, OnStep: o.OnStep}
 	if o.TLS != nil {
 		c.TLS = *o.TLS
 	}
@@ -109,6 +124,9 @@ func Resolve(s *Scenario, o Options) (Config, error) {
 		c.Logger = slog.Default()
 	}
 	if c.Load, err = load(s.Name, c.Seed, c.Load); err != nil {
+		return c, err
+	}
+	if err := c.data(o); err != nil {
 		return c, err
 	}
 	switch {
@@ -154,5 +172,9 @@ func pick(v, def int) int {
 
 // Record is the record's copy of the configuration.
 func (c Config) Record() record.Config {
-	return record.Config{EtcdVersion: c.Version.String(), Members: c.Members, TLS: c.TLS, Auth: c.Auth, Seed: c.Seed, Writers: c.Load.Writers}
+	r := record.Config{EtcdVersion: c.Version.String(), Members: c.Members, TLS: c.TLS, Auth: c.Auth, Seed: c.Seed, Writers: c.Load.Writers, FromSnapshot: c.FromSnapshot}
+	if !c.Data.IsZero() {
+		r.Data = c.Data.String()
+	}
+	return r
 }

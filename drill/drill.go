@@ -36,7 +36,9 @@ type Drill struct {
 	loadCli   io.Closer
 	loadCreds *harness.Credentials // the workload's user when auth is on
 	events    []record.Event
-	state     map[reflect.Type]any
+	// trafficStats are the Kubernetes-shaped traffic's totals once stopped.
+	trafficStats workload.TrafficStats
+	state        map[reflect.Type]any
 }
 
 // New prepares a drill of s with a resolved configuration; nothing
@@ -88,6 +90,10 @@ func (d *Drill) Close(ctx context.Context) error {
 }
 
 func (d *Drill) stopLoad() {
+	if t := State[Data](d).Traffic; t != nil {
+		State[Data](d).Traffic = nil
+		d.trafficStats = t.Stop()
+	}
 	if d.runner != nil {
 		d.runner.Stop()
 		d.runner = nil

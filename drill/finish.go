@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,9 +34,15 @@ func (d *Drill) Finish(ctx context.Context, runErr error) (Result, error) {
 	d.fillTimeline()
 	c := d.Ledger.Counts()
 	r.Metrics.Acknowledged, r.Metrics.Failed, r.Metrics.Indeterminate = c[workload.Acknowledged], c[workload.Failed], c[workload.Indeterminate]
-	if o := State[Outage](d); !o.FaultAt.IsZero() && !o.RecoveredAt.IsZero() {
+	o := State[Outage](d)
+	if !o.FaultAt.IsZero() && !o.RecoveredAt.IsZero() {
 		r.Metrics.RTOMillis = record.Millis(o.RecoveredAt.Sub(o.FaultAt))
 	}
+	r.Metrics.Phases = phases(d.Log.Phases(), o.FaultAt, o.RecoveredAt)
+	if s := State[Restore](d).Snapshot; s != nil {
+		r.Metrics.SnapshotBytes = s.Size
+	}
+	r.Metrics.PeakRSSBytes = peakRSS()
 	failed := r.Failed()
 	switch {
 	case ctx.Err() != nil:
@@ -54,9 +61,38 @@ func (d *Drill) Finish(ctx context.Context, runErr error) (Result, error) {
 	if r.Verdict != record.Pass && d.Config.KeepArtifacts {
 		d.keepArtifacts(ctx)
 	}
+	if d.Config.KeepSnapshot {
+		d.keepSnapshot()
+	}
 	dir, err := d.write()
 	d.lg.Info("drill done", "verdict", r.Verdict, "reason", r.Reason, "elapsed", r.End.Sub(r.Start).Round(time.Millisecond))
 	return Result{Record: r, Dir: dir}, err
+}
+
+// phases are the recovery time's phases: those recorded after the fault
+// (a restore of the operator's snapshot during setup is not recovery),
+// then the first acknowledged write, from the first leader (or the last
+// phase) until the outage ended. Without a fault, all are kept.
+func phases(all []record.RTOPhase, faultAt, recoveredAt time.Time) []record.RTOPhase {
+	var out []record.RTOPhase
+	for _, p := range all {
+		if faultAt.IsZero() || !p.Start.Before(faultAt) {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 || recoveredAt.IsZero() {
+		return out
+	}
+	from := out[len(out)-1].End
+	for _, p := range out {
+		if p.Name == record.PhaseLeader {
+			from = p.End
+		}
+	}
+	if recoveredAt.After(from) {
+		out = append(out, record.RTOPhase{Name: record.PhaseFirstWrite, Start: from, End: recoveredAt})
+	}
+	return out
 }
 
 // CheckErr turns the failed checks among cs into one error naming each,
@@ -113,6 +149,46 @@ func (d *Drill) keepArtifacts(ctx context.Context) {
 		f.Close()
 	}
 	d.lg.Info("artifacts kept", "dir", adir)
+}
+
+// keepSnapshot moves the restored snapshot into the report directory as
+// snapshot.db (copying when the two are on different file systems).
+func (d *Drill) keepSnapshot() {
+	s := State[Restore](d).Snapshot
+	dir := reports.RunDir(d.Config.OutDir, d.Record)
+	if s == nil || s.Path == "" || dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		d.lg.Error("keep snapshot", "err", err)
+		return
+	}
+	dst := filepath.Join(dir, "snapshot.db")
+	if err := os.Rename(s.Path, dst); err == nil {
+		s.Path = dst
+		return
+	}
+	if err := copyFile(s.Path, dst); err != nil {
+		d.lg.Error("keep snapshot", "err", err)
+	}
+}
+
+// copyFile copies src to dst, streaming.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // fillTimeline turns the ledger into per-second samples and the fault and

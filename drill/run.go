@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 )
 
@@ -34,7 +35,7 @@ func Run(ctx context.Context, s *Scenario, o Options) (Result, error) {
 	if ok, why := s.Applies(cfg.Version); !ok {
 		return d.NotApplicable(why)
 	}
-	err = d.RunSteps(ctx, s.Steps())
+	err = d.RunSteps(ctx, s.StepsFor(cfg))
 	res, ferr := d.Finish(ctx, err)
 	if err == nil && res.Record.Verdict == record.Fail {
 		err = fmt.Errorf("%s: %s", s.Name, res.Record.Reason)
@@ -49,6 +50,9 @@ func Run(ctx context.Context, s *Scenario, o Options) (Result, error) {
 func (d *Drill) RunSteps(ctx context.Context, steps []Step) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, d.Config.Timeout, fmt.Errorf("%w (%s)", ErrDeadline, d.Config.Timeout))
 	defer cancel()
+	if n := d.Config.dataSize(); n > 0 {
+		ctx = harness.WithDataSize(ctx, n) // every command's budget grows with the data
+	}
 	for i, st := range steps {
 		d.lg.Info("step", "title", st.Title)
 		if d.Config.OnStep != nil {

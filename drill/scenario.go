@@ -66,8 +66,20 @@ type Step struct {
 }
 
 // Steps is the whole drill in order, the engine's prologue included.
-func (s *Scenario) Steps() []Step {
-	steps := []Step{{"start the cluster", StartCluster}, {"write under load", StartLoad}}
+func (s *Scenario) Steps() []Step { return s.StepsFor(Config{}) }
+
+// StepsFor is Steps for a configuration: a drill from the operator's
+// snapshot restores it after starting the cluster, and a drill with a
+// data profile loads it before the load starts.
+func (s *Scenario) StepsFor(cfg Config) []Step {
+	steps := []Step{{"start the cluster", StartCluster}}
+	if cfg.FromSnapshot != "" {
+		steps = append(steps, Step{"start from the operator's snapshot", StartFromSnapshot})
+	}
+	if !cfg.Data.IsZero() {
+		steps = append(steps, Step{"load " + cfg.Data.String() + " of data", LoadData})
+	}
+	steps = append(steps, Step{"write under load", StartLoad})
 	steps = append(steps, s.Prepare...)
 	if s.Fault != nil {
 		steps = append(steps, Inject(s.Fault))

@@ -21,6 +21,9 @@ func StartCluster(ctx context.Context, d *Drill) error {
 		harness.WithVersion(cfg.Version.String()), harness.WithImage(cfg.Image), harness.WithName(d.Scenario.Name),
 		harness.WithMembers(cfg.Members), harness.WithTLS(cfg.TLS), harness.WithTimeouts(cfg.Timeouts), harness.WithLogger(d.lg),
 	}
+	if cfg.large() {
+		opts = append(opts, harness.WithQuota(LargeQuota))
+	}
 	opts = append(opts, d.Scenario.ClusterOptions...)
 	err := d.Log.Do(record.PhaseSetup, fmt.Sprintf("start a %d-member cluster", cfg.Members), "", func() (record.Action, error) {
 		c, err := harness.New(ctx, opts...)
@@ -54,11 +57,20 @@ func StartLoad(ctx context.Context, d *Drill) error {
 		}
 		d.loadCli = cli // closed with the load
 		d.runner = workload.Start(ctx, cli, d.Config.Load, d.Ledger)
+		out := ""
+		if ds := State[Data](d).Set; ds != nil && d.Config.Data.Profile == "k8s" {
+			// The API server compacts every 5 minutes; a drill lasts about
+			// one, so its compactions come more often.
+			State[Data](d).Traffic = ds.StartTraffic(ctx, cli, workload.TrafficConfig{CompactInterval: 10 * time.Second})
+			out = fmt.Sprintf("; Kubernetes-shaped traffic on %s: updates, deletes, events on leases, watchers, compaction", d.Config.Data.Prefix())
+		}
 		n, err := d.WaitAcks(ctx, time.Time{}, 100)
 		if err == nil {
 			d.Record.Before = verify.State(ctx, d.Cluster, "before the fault")
+			d.Record.Metrics.DBSizeBefore = maxDBSize(d.Record.Before)
+			d.Record.Metrics.KeysBefore = countKeys(ctx, cli, d.Config.Timeouts.Command)
 		}
-		return record.Action{Output: fmt.Sprintf("%d writes acknowledged by the cluster; writers keep going (prefix %s, seed %d)", n, d.Config.Load.Prefix, d.Config.Seed)}, err
+		return record.Action{Output: fmt.Sprintf("%d writes acknowledged by the cluster; writers keep going (prefix %s, seed %d)%s", n, d.Config.Load.Prefix, d.Config.Seed, out)}, err
 	})
 }
 
@@ -82,8 +94,12 @@ func StopLoad(ctx context.Context, d *Drill) error {
 	return d.Log.Do(record.PhaseWorkload, "stop the load", "", func() (record.Action, error) {
 		d.stopLoad()
 		c := d.Ledger.Counts()
-		return record.Action{Output: fmt.Sprintf("writes: %d acknowledged, %d failed, %d indeterminate",
-			c[workload.Acknowledged], c[workload.Failed], c[workload.Indeterminate])}, nil
+		out := fmt.Sprintf("writes: %d acknowledged, %d failed, %d indeterminate",
+			c[workload.Acknowledged], c[workload.Failed], c[workload.Indeterminate])
+		if d.Config.Data.Profile == "k8s" && !d.Config.Data.IsZero() {
+			out += "\nKubernetes-shaped traffic: " + trafficLine(d.trafficStats)
+		}
+		return record.Action{Output: out}, nil
 	})
 }
 
@@ -102,27 +118,36 @@ func VerifyAll(ctx context.Context, d *Drill) error { return VerifyWith(ctx, d) 
 // VerifyWith is VerifyAll for a drill with checks of its own: it records
 // extra before the common checks and fails when any of them failed. Checks
 // recorded earlier (an upgrade gate, say) do not decide it.
+//
+// The keyspace is read once, paginated at one revision, with memory
+// bounded whatever its size: the load's keys go to the ledger check, a
+// data profile's to the dataset check, the operator's snapshot's to a
+// key-by-key comparison with the file, and every key to the digest.
 func VerifyWith(ctx context.Context, d *Drill, extra ...record.Check) error {
 	c := d.Cluster
 	checks := verify.Cluster(ctx, c, verify.Expected(c))
 	d.Record.After = verify.State(ctx, c, "after recovery")
+	d.Record.Metrics.DBSizeAfter = maxDBSize(d.Record.After)
 	cli, err := c.Client()
 	if err != nil {
 		return err
 	}
 	defer cli.Close()
-	timeout := d.Config.Timeouts.Command
-	prefix := d.Config.Load.Prefix
-	kvs, _, err := verify.Keyspace(ctx, cli, prefix, timeout)
+	upTo := State[Restore](d).UpTo
+	ks, err := readKeyspace(ctx, d, cli, upTo)
 	if err != nil {
 		checks = append(checks, record.Check{Name: "key-integrity", Verdict: record.Fail, Summary: err.Error()})
 	} else {
-		rep := verify.Integrity(d.Ledger.Writes(), kvs, verify.IntegrityOptions{Prefix: prefix, UpTo: State[Restore](d).UpTo})
+		rep := verify.Integrity(d.Ledger.Writes(), ks.load, verify.IntegrityOptions{Prefix: d.Config.Load.Prefix, UpTo: upTo})
 		checks = append(checks, rep.Check())
-		d.Record.Metrics.RPOWrites = record.Count(rep.Lost)
-	}
-	if all, _, err := verify.Keyspace(ctx, cli, "", timeout); err == nil {
-		d.Record.Metrics.Digest, d.Record.Metrics.KeyCount = verify.Digest(all)
+		checks = append(checks, ks.checks...)
+		m := &d.Record.Metrics
+		m.RPOWrites = record.Count(rep.Lost)
+		m.Digest, m.KeyCount = ks.digest, ks.keys
+		m.KeysAfter = ks.keys
+		if upTo > 0 {
+			m.RPORevisions, m.RPOMillis = rpo(d.Ledger.Writes(), upTo)
+		}
 	}
 	checks = append(extra, checks...)
 	d.AddChecks(checks...)

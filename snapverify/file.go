@@ -15,6 +15,7 @@ import (
 // holds, both without starting anything. A refused file ends the run.
 func (v *verification) checkFile(_ context.Context, d *drill.Drill) error {
 	f, in := v.file, v.file.Integrity
+	d.Record.Metrics.SnapshotBytes = f.Size
 	accept := f.Accept(v.o.SkipHashCheck)
 	if in.Kind == recovery.HashMismatch {
 		accept = fmt.Errorf("%w (etcdutl snapshot status does not check this hash; etcdutl snapshot restore refuses the file)", accept)
@@ -89,11 +90,14 @@ func (v *verification) startCluster(ctx context.Context, d *drill.Drill) error {
 func (v *verification) etcdutlStatus(ctx context.Context, d *drill.Drill) error {
 	m, ver := d.Cluster.Members()[0], d.Config.Version
 	var got recovery.SnapshotStatus
+	snap := v.file.Snapshot()
+	if err := recovery.Distribute(ctx, d.Log, d.Cluster, snap); err != nil {
+		return err
+	}
+	v.snap = snap
+	ctx = harness.WithDataSize(ctx, snap.Size)
 	err := d.Log.Do(record.PhaseObserve, "etcdutl "+ver.String()+" snapshot status on "+m.Name(), m.Name(), func() (record.Action, error) {
-		if err := m.CopyIn(ctx, recovery.SnapshotPath, v.file.Data); err != nil {
-			return record.Action{}, err
-		}
-		e, err := m.Exec(ctx, "etcdutl", "snapshot", "status", recovery.SnapshotPath, "--write-out=json")
+		e, err := m.Offline(ctx, nil, "etcdutl", "snapshot", "status", recovery.SnapshotPath, "--write-out=json")
 		if err != nil {
 			return e, err
 		}

@@ -31,7 +31,11 @@ func (v *verification) restore(ctx context.Context, d *drill.Drill) error {
 	}
 	c, ver := d.Cluster, d.Config.Version
 	wctx, exited := watchExits(ctx, c)
-	err := recovery.RestoreCluster(wctx, d.Log, c, v.file.Snapshot(), recovery.NewToken(c.Token()), extra...)
+	snap := v.snap
+	if snap == nil {
+		snap = v.file.Snapshot()
+	}
+	err := recovery.RestoreCluster(wctx, d.Log, c, snap, recovery.NewToken(c.Token()), extra...)
 	names := exited()
 	if err == nil {
 		check(d, "served", nil, fmt.Sprintf("etcd %s started from the file on %s", ver, strings.Join(recovery.Names(c), ", ")))

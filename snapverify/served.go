@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/etcdrill/etcdrill/drill"
 	"github.com/etcdrill/etcdrill/harness"
@@ -26,18 +27,43 @@ func (v *verification) verifyServed(ctx context.Context, d *drill.Drill) error {
 	}
 	defer cli.Close()
 	met := &d.Record.Metrics
-	var kvs []verify.KV
 	var rev int64
+	var first []byte
+	var fc *verify.SourceCompare
+	if v.file.Status != nil {
+		fc = verify.NewSourceCompare(ctx, v.file)
+		defer fc.Stop()
+	}
 	err = d.Log.Do(record.PhaseVerify, "read the whole keyspace", m.Name(), func() (record.Action, error) {
 		e, err := m.Exec(ctx, c.EtcdctlArgs([]string{m.ClientURL()}, "get", "", "--from-key", "--count-only", "--write-out=fields")...)
 		if err != nil {
 			return e, err
 		}
-		if kvs, rev, err = verify.Keyspace(ctx, cli, "", d.Config.Timeouts.Command); err != nil {
+		// Paginated at one revision, streamed into the digest and the
+		// key-by-key comparison with the file: memory stays bounded
+		// whatever the snapshot's size.
+		start := time.Now()
+		var dig verify.Digester
+		var bytes int64
+		rev, err = verify.Scan(ctx, cli, "", verify.ScanOptions{PageTimeout: d.Config.Timeouts.Command}, func(kv verify.KV) error {
+			if first == nil {
+				first = append([]byte(nil), kv.Key...)
+			}
+			bytes += int64(len(kv.Key) + len(kv.Value))
+			dig.Add(kv.Key, kv.Value)
+			if fc != nil {
+				fc.Observe(kv.Key, kv.Value)
+			}
+			return nil
+		})
+		if err != nil {
 			return e, err
 		}
-		met.Digest, met.KeyCount = verify.Digest(kvs)
-		e.Output += fmt.Sprintf("# keyspace digest (every key and value, read with the Go client): %d keys, sha256 %s", met.KeyCount, met.Digest)
+		met.Digest, met.KeyCount = dig.Sum()
+		met.KeysAfter = met.KeyCount
+		el := time.Since(start)
+		e.Output += fmt.Sprintf("# keyspace digest (every key and value, read with the Go client, paginated at revision %d): %d keys, %.1f MB in %s, sha256 %s",
+			rev, met.KeyCount, float64(bytes)/1e6, el.Round(time.Millisecond), met.Digest)
 		return e, nil
 	})
 	if err != nil {
@@ -45,16 +71,17 @@ func (v *verification) verifyServed(ctx context.Context, d *drill.Drill) error {
 	}
 	if st := v.file.Status; st != nil {
 		var kerr error
-		if len(kvs) != st.TotalKey {
-			kerr = fmt.Errorf("the cluster serves %d keys, the file holds %d", len(kvs), st.TotalKey)
+		if met.KeyCount != st.TotalKey {
+			kerr = fmt.Errorf("the cluster serves %d keys, the file holds %d", met.KeyCount, st.TotalKey)
 		}
-		check(d, "key-count", kerr, fmt.Sprintf("%d keys served, as in the file", len(kvs)))
+		check(d, "key-count", kerr, fmt.Sprintf("%d keys served, as in the file", met.KeyCount))
 		d.AddChecks(digestCheck(v.file.Digest, v.file.KeyCount, met.Digest, met.KeyCount))
+		d.AddChecks(fc.Check("file-keys"))
 		d.AddChecks(revisionCheck(rev, st.Revision, v.o.BumpRevision))
 		if v.o.MarkCompacted {
 			key := "/"
-			if len(kvs) > 0 {
-				key = string(kvs[0].Key)
+			if first != nil {
+				key = string(first)
 			}
 			compacted(ctx, d, cli, m, key, st.Revision)
 		}

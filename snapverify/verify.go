@@ -69,6 +69,8 @@ func (o Options) config() (drill.Config, error) {
 type verification struct {
 	o    Options
 	file *recovery.SnapshotFile
+	// snap is the file once copied to the members' hosts.
+	snap *recovery.Snapshot
 	// why is the verdict's reason when it is more precise than the first
 	// failed step: the file's damage, or why etcd did not serve it.
 	why string
@@ -125,7 +127,7 @@ func (v *verification) steps() []drill.Step {
 	return []drill.Step{
 		{Title: "check the file offline", Do: v.checkFile},
 		{Title: "start a throwaway cluster", Do: v.startCluster},
-		{Title: "compare etcdutl's snapshot status with the offline reading", Do: v.etcdutlStatus},
+		{Title: "copy the file to the members and compare etcdutl's snapshot status with the offline reading", Do: v.etcdutlStatus},
 		{Title: "restore the file into every member", Do: v.restore},
 		{Title: "verify what the restored cluster serves", Do: v.verifyServed},
 	}

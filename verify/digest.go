@@ -10,6 +10,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
+	"hash"
 	"slices"
 )
 
@@ -48,3 +50,47 @@ func Digest(kvs []KV) (hexSHA256 string, count int) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), len(sorted)
 }
+
+// Digester computes Digest over a keyspace fed one key at a time, such as
+// a Scan, without holding it: keys must come in ascending byte order (a
+// repeated key with its values in ascending order), and then Sum equals
+// Digest of the same keys. The zero value is ready to use.
+type Digester struct {
+	h    hash.Hash
+	n    int
+	last []byte
+	err  error
+	len  [8]byte
+}
+
+// Add feeds one key and its value. Add copies nothing but the key, to
+// check the order, so the slices may be reused after it returns.
+func (d *Digester) Add(key, value []byte) {
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	if d.n > 0 && d.err == nil && bytes.Compare(key, d.last) < 0 {
+		d.err = fmt.Errorf("digest: key %q after %q: keys must be fed in ascending order", key, d.last)
+	}
+	d.last = append(d.last[:0], key...)
+	binary.BigEndian.PutUint64(d.len[:], uint64(len(key)))
+	d.h.Write(d.len[:])
+	d.h.Write(key)
+	binary.BigEndian.PutUint64(d.len[:], uint64(len(value)))
+	d.h.Write(d.len[:])
+	d.h.Write(value)
+	d.n++
+}
+
+// Sum returns the digest and the number of keys fed so far, as Digest
+// returns them; Add may continue after it.
+func (d *Digester) Sum() (hexSHA256 string, count int) {
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	return hex.EncodeToString(d.h.Sum(nil)), d.n
+}
+
+// Err says whether keys came out of order, in which case Sum is not the
+// keyspace's Digest.
+func (d *Digester) Err() error { return d.err }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -112,5 +114,55 @@ func TestDigestDoesNotMutate(t *testing.T) {
 		if !bytes.Equal(in[i].Key, before[i].Key) || !bytes.Equal(in[i].Value, before[i].Value) {
 			t.Fatalf("input reordered or changed at %d: %q=%q", i, in[i].Key, in[i].Value)
 		}
+	}
+}
+
+// TestDigesterEqualsDigest feeds random keyspaces, sorted, to a Digester
+// and compares with Digest of the same keys in random order.
+func TestDigesterEqualsDigest(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for n := range 50 {
+		size := n * n
+		seen := map[string]bool{}
+		var in []KV
+		for len(in) < size {
+			k := make([]byte, 1+r.IntN(6))
+			for j := range k {
+				k[j] = "ab/\x00\xff"[r.IntN(5)]
+			}
+			if seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
+			v := make([]byte, r.IntN(40))
+			for j := range v {
+				v[j] = byte(r.UintN(256))
+			}
+			in = append(in, KV{Key: k, Value: v})
+		}
+		sorted := slices.Clone(in)
+		slices.SortFunc(sorted, func(a, b KV) int { return bytes.Compare(a.Key, b.Key) })
+		var d Digester
+		for _, kv := range sorted {
+			d.Add(kv.Key, kv.Value)
+		}
+		gotSum, gotN := d.Sum()
+		wantSum, wantN := Digest(in)
+		if gotSum != wantSum || gotN != wantN || d.Err() != nil {
+			t.Fatalf("%d keys: Digester = %s/%d (err %v), Digest = %s/%d", size, gotSum, gotN, d.Err(), wantSum, wantN)
+		}
+	}
+}
+
+func TestDigesterOrder(t *testing.T) {
+	var d Digester
+	d.Add([]byte("b"), nil)
+	d.Add([]byte("a"), nil)
+	if d.Err() == nil {
+		t.Fatal("keys out of order went unnoticed")
+	}
+	var e Digester
+	if sum, n := e.Sum(); n != 0 || sum != func() string { s, _ := Digest(nil); return s }() {
+		t.Errorf("empty Digester = %s/%d, want Digest(nil)", sum, n)
 	}
 }

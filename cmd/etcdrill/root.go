@@ -64,6 +64,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newSnapshotCmd(stdout, lg, outFmt),
 		newVersionCmd(stdout, outFmt),
 		newUpgradeCmd(stdout, lg, outFmt),
+		newScaleCmd(stdout, lg),
 	)
 	return root
 }

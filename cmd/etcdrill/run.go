@@ -18,6 +18,8 @@ import (
 
 type runFlags struct {
 	version, versions, image, tls, auth, out string
+	data, fromSnapshot                       string
+	timeoutSet                               bool
 	members, writers                         int
 	seed                                     int64
 	rate                                     float64
@@ -28,7 +30,9 @@ type runFlags struct {
 const runExample = `  etcdrill run                                   # leader-kill and quorum-loss on etcd ` + harness.DefaultVersion + `
   etcdrill run quorum-loss --version 3.5.35 --tls on --auth on
   etcdrill run --all --versions 3.5.35,3.6.16,3.7.3 --out reports/runs
-  etcdrill run leader-kill --seed 42 --keep-artifacts -o json`
+  etcdrill run leader-kill --seed 42 --keep-artifacts -o json
+  etcdrill run quorum-loss --data 1GiB                # 1 GiB of Kubernetes-shaped data
+  etcdrill run quorum-loss --from-snapshot backup.db  # start from your own snapshot`
 
 func newRunCmd(stdout, stderr io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {
 	var f runFlags
@@ -44,6 +48,7 @@ per drill under --out. A summary table (or JSON with -o json) goes to stdout.`,
 			if err != nil {
 				return err
 			}
+			f.timeoutSet = cmd.Flags().Changed("timeout")
 			return f.run(cmd.Context(), args, stdout, stderr, lg, of)
 		},
 	}
@@ -60,7 +65,9 @@ per drill under --out. A summary table (or JSON with -o json) goes to stdout.`,
 	fl.StringVar(&f.out, "out", "reports/runs", "directory for drill reports")
 	fl.BoolVar(&f.all, "all", false, "run every drill in the catalogue, plus the auth variants of those that have one")
 	fl.BoolVar(&f.keep, "keep-artifacts", false, "save member logs and data dirs of a failed or interrupted drill in its report directory")
-	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "deadline for each drill; a drill still running then fails, naming its step")
+	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "deadline for each drill; a drill still running then fails, naming its step (default grows with --data or --from-snapshot)")
+	fl.StringVar(&f.data, "data", "", "load this much data before the fault: SIZE (Kubernetes-shaped, e.g. 1GiB), k8s:SIZE, uniform:SIZE or uniform:KEYSxVALUESIZE (e.g. uniform:100000x10KiB)")
+	fl.StringVar(&f.fromSnapshot, "from-snapshot", "", "start the cluster from this snapshot file of yours (etcdctl snapshot save); every key in it must survive the drill")
 	return cmd
 }
 
@@ -88,7 +95,11 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 	case f.timeout <= 0:
 		return usageErr("--timeout %s: want a positive duration", f.timeout)
 	}
-	opts := drill.Options{Image: f.image, Members: f.members, Seed: f.seed, OutDir: f.out, KeepArtifacts: f.keep, Timeout: f.timeout, Logger: lg}
+	opts := drill.Options{Image: f.image, Members: f.members, Seed: f.seed, OutDir: f.out, KeepArtifacts: f.keep, Logger: lg,
+		Data: f.data, FromSnapshot: f.fromSnapshot}
+	if f.timeoutSet {
+		opts.Timeout = f.timeout // else Resolve's default, grown for the data
+	}
 	opts.Load.Writers, opts.Load.Rate = f.writers, f.rate
 	var err error
 	if opts.TLS, err = onOffAuto("tls", f.tls); err != nil {

@@ -97,11 +97,17 @@ type verifySummary struct {
 	Digest           string         `json:"keyspace_digest,omitempty"`
 	Checks           []record.Check `json:"checks"`
 	Report           string         `json:"report_dir,omitempty"`
+	// SizeBytes, Seconds and PeakRSSBytes say how big the file was, how
+	// long the whole verification took and etcdrill's peak memory.
+	SizeBytes    int64   `json:"size_bytes,omitempty"`
+	Seconds      float64 `json:"seconds"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes,omitempty"`
 }
 
 func writeVerifySummary(w io.Writer, format, file string, r *record.Record, dir string) error {
 	s := verifySummary{File: file, Verdict: r.Verdict, Reason: r.Reason, EtcdVersion: r.Config.EtcdVersion, Members: r.Config.Members,
-		SnapshotRevision: r.Metrics.SnapshotRevision, KeyCount: r.Metrics.KeyCount, Digest: r.Metrics.Digest, Checks: r.Checks, Report: dir}
+		SnapshotRevision: r.Metrics.SnapshotRevision, KeyCount: r.Metrics.KeyCount, Digest: r.Metrics.Digest, Checks: r.Checks, Report: dir,
+		SizeBytes: r.Metrics.SnapshotBytes, Seconds: r.End.Sub(r.Start).Seconds(), PeakRSSBytes: r.Metrics.PeakRSSBytes}
 	if format == "json" {
 		return writeJSON(w, s)
 	}
