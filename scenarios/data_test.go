@@ -22,19 +22,21 @@ import (
 // scaleTimeout bounds a drill on 1 GiB of data on 2 cores.
 const scaleTimeout = 25 * time.Minute
 
-// planted is s with a step before its checks that deletes key behind
-// the drill's back, after the recovery: the checks must name it.
-func planted(s *drill.Scenario, key string) *drill.Scenario {
+// planted is s with a step before its checks that deletes the key pick
+// names behind the drill's back, after the recovery: the checks must name
+// it. *key is set to the key deleted.
+func planted(s *drill.Scenario, key *string, pick func(d *drill.Drill) string) *drill.Scenario {
 	p := *s
-	p.Verify = append([]drill.Step{{Title: "plant: delete " + key + " after the restore", Do: func(ctx context.Context, d *drill.Drill) error {
+	p.Verify = append([]drill.Step{{Title: "plant: delete a key after the restore", Do: func(ctx context.Context, d *drill.Drill) error {
+		*key = pick(d)
 		cli, err := d.Cluster.Client()
 		if err != nil {
 			return err
 		}
 		defer cli.Close()
-		resp, err := cli.Delete(ctx, key)
+		resp, err := cli.Delete(ctx, *key)
 		if err == nil && resp.Deleted != 1 {
-			err = fmt.Errorf("%s was not there to delete", key)
+			err = fmt.Errorf("%s was not there to delete", *key)
 		}
 		return err
 	}}}, s.Verify...)
@@ -95,10 +97,18 @@ var _ = Describe("drills on production-shaped data", Label("data"), func() {
 	It("quorum-loss on a Kubernetes-shaped profile names a key missing after the restore, and times every phase", func(ctx SpecContext) {
 		o := opts
 		o.Data = "k8s:16MiB"
-		spec, err := workload.ParseDataSpec(o.Data)
-		Expect(err).NotTo(HaveOccurred())
-		key := workload.NewDataset(spec).Key(7)
-		res, err := drill.Run(ctx, planted(quorumLoss, key), o)
+		var key string
+		res, err := drill.Run(ctx, planted(quorumLoss, &key, func(d *drill.Drill) string {
+			// A key the traffic never touched, so only the plant removed it.
+			ds := drill.State[drill.Data](d).Set
+			touched := ds.Mutations()
+			for i := range ds.Len() {
+				if _, ok := touched[ds.Key(i)]; !ok {
+					return ds.Key(i)
+				}
+			}
+			return ds.Key(0)
+		}), o)
 		Expect(err).To(HaveOccurred(), "the planted loss must fail the drill")
 		r := res.Record
 		Expect(r.Verdict).To(Equal(record.Fail))
@@ -123,11 +133,12 @@ var _ = Describe("drills on production-shaped data", Label("data"), func() {
 		Expect(checkNamed(res.Record, "operator-keys").Summary).To(ContainSubstring("5000 of the snapshot's 5000 keys"))
 
 		By("a key of the operator's missing after the restore is named")
-		res, err = drill.Run(ctx, planted(quorumLoss, ds.Key(42)), o)
+		var key string
+		res, err = drill.Run(ctx, planted(quorumLoss, &key, func(*drill.Drill) string { return ds.Key(42) }), o)
 		Expect(err).To(HaveOccurred())
 		ok := checkNamed(res.Record, "operator-keys")
 		Expect(ok.Verdict).To(Equal(record.Fail))
-		Expect(strings.Join(ok.Details, "\n")).To(ContainSubstring("missing: " + ds.Key(42)))
+		Expect(strings.Join(ok.Details, "\n")).To(ContainSubstring("missing: " + key))
 	}, SpecTimeout(2*drillTimeout))
 })
 
