@@ -51,8 +51,10 @@ func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, sn
 			return err
 		}
 	}
-	if err := Distribute(ctx, log, c, snap); err != nil {
-		return err
+	if !snap.Distributed {
+		if err := Distribute(ctx, log, c, snap); err != nil {
+			return err
+		}
 	}
 	ctx = harness.WithDataSize(ctx, snap.Size)
 	for _, m := range members {
@@ -95,7 +97,8 @@ func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, sn
 // Distribute copies the snapshot to the members' hosts: streamed once
 // into the run's backup volume, where every member's offline tools find
 // it at SnapshotPath. A snapshot held in memory is written to the run's
-// work dir first. It records the transfer phase.
+// work dir first. It records the transfer phase, and marks snap
+// Distributed so that RestoreCluster does not copy it again.
 func Distribute(ctx context.Context, log *record.Log, c *harness.Cluster, snap *Snapshot) error {
 	if snap.Path == "" {
 		dir, err := c.WorkDir()
@@ -117,6 +120,7 @@ func Distribute(ctx context.Context, log *record.Log, c *harness.Cluster, snap *
 		return a, err
 	})
 	if err == nil {
+		snap.Distributed = true
 		log.Phase(record.RTOPhase{Name: record.PhaseTransfer, Start: start, End: time.Now(), Bytes: snap.Size})
 	}
 	return err

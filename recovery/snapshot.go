@@ -39,6 +39,9 @@ type Snapshot struct {
 	Data   []byte // the bytes, when the snapshot is held in memory
 	Status SnapshotStatus
 	From   string // the member or file it was taken from
+	// Distributed is set once the snapshot is in the cluster's backup
+	// volume (see Distribute), where the members' tools read it.
+	Distributed bool
 }
 
 // SaveSnapshot runs `etcdctl snapshot save` on m (seeds 000–004), reads
