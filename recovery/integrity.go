@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 )
 
 // How etcd marks and checks a snapshot, as read in etcdutl's
@@ -93,45 +94,39 @@ func (i Integrity) Need() int64 { return i.Pages * int64(i.PageSize) }
 // bbolt database (ErrNotSnapshot). The error wraps the sentinel with the
 // evidence; it is nil only for a valid snapshot. It reads meta pages in
 // little- and big-endian order, so it does not depend on the writer's
-// architecture.
+// architecture. It is CheckSnapshotAt of data, for callers that hold a
+// small snapshot in memory.
 func CheckSnapshot(data []byte) (Integrity, error) {
-	in := Integrity{Size: int64(len(data)), HasHash: len(data)%hashSector == sha256.Size}
-	if len(data) == 0 {
-		in.Kind = Empty
-		return in, ErrEmpty
+	return CheckSnapshotAt(bytes.NewReader(data), int64(len(data)))
+}
+
+// CheckSnapshotAt is CheckSnapshot of the size bytes r holds, for a file
+// too large to hold in memory: it reads the meta pages, then the database
+// once in order through a bounded buffer into SHA-256, so its memory does
+// not grow with size. When r fails (an I/O error, or fewer than size
+// bytes), nothing is classified: Kind is "" and the error wraps r's error
+// and none of the sentinels.
+func CheckSnapshotAt(r io.ReaderAt, size int64) (Integrity, error) {
+	in, err := classifyAt(r, size)
+	if err != nil || !in.HasHash || in.Kind != "" {
+		return in, err
 	}
-	m, ok := newestMeta(data)
-	if !ok {
-		if len(data) < pageHeaderSize+metaSize && hasMagic(data) {
-			in.Kind = Truncated
-			return in, fmt.Errorf("%w: %d bytes, shorter than one bbolt meta page", ErrTruncated, len(data))
-		}
-		in.Kind = NotSnapshot
-		return in, fmt.Errorf("%w: no valid bbolt meta page in %d bytes", ErrNotSnapshot, len(data))
+	db := size - sha256.Size
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, io.NewSectionReader(r, 0, db), make([]byte, hashBufSize))
+	if err == nil && n != db {
+		err = io.ErrUnexpectedEOF
 	}
-	in.PageSize, in.Pages, in.TxID = int(m.pageSize), int64(m.pgid), m.txid
-	db := data
-	if in.HasHash {
-		db = data[:len(data)-sha256.Size]
+	if err != nil {
+		return Integrity{Size: size}, fmt.Errorf("reading the snapshot to hash it: %w", err)
 	}
-	if int64(len(db)) < in.Need() {
-		in.Kind = Truncated
-		return in, fmt.Errorf("%w: database is %d bytes, its meta page (txid %d) needs %d (%d pages of %d)",
-			ErrTruncated, len(db), in.TxID, in.Need(), in.Pages, in.PageSize)
+	stored := make([]byte, sha256.Size)
+	if err := readFullAt(r, stored, db); err != nil {
+		return Integrity{Size: size}, fmt.Errorf("reading the appended sha256: %w", err)
 	}
-	if !in.HasHash {
-		if len(db)%in.PageSize != 0 {
-			in.Kind = Truncated
-			return in, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages and has no hash",
-				ErrTruncated, len(db), in.PageSize)
-		}
-		in.Kind = NoHash
-		return in, fmt.Errorf("%w: %d whole pages of %d bytes and no trailer, as copied from member/snap/db; restore needs --skip-hash-check",
-			ErrNoHash, len(db)/in.PageSize, in.PageSize)
-	}
-	sum := sha256.Sum256(db)
-	in.Stored, in.Computed = hex.EncodeToString(data[len(db):]), hex.EncodeToString(sum[:])
-	if !bytes.Equal(sum[:], data[len(db):]) {
+	sum := h.Sum(nil)
+	in.Stored, in.Computed = hex.EncodeToString(stored), hex.EncodeToString(sum)
+	if !bytes.Equal(sum, stored) {
 		in.Kind = HashMismatch
 		return in, fmt.Errorf("%w: appended %s, database hashes to %s", ErrHashMismatch, in.Stored[:16], in.Computed[:16])
 	}
@@ -139,18 +134,96 @@ func CheckSnapshot(data []byte) (Integrity, error) {
 	return in, nil
 }
 
-// meta is the part of a bbolt meta page CheckSnapshot uses.
+// hashBufSize is the buffer CheckSnapshotAt hashes through: large enough
+// that the reads cost little next to SHA-256, small next to any snapshot.
+const hashBufSize = 1 << 20
+
+// classifyAt is CheckSnapshotAt up to the hash: everything the meta pages
+// and the size tell. Kind is set when that decides (all but a file with a
+// hash, whose kind the hash decides, Kind ""); the error is the sentinel's
+// as CheckSnapshot returns it, or a read error with Kind "". Readers of
+// the database call it alone: the hash does not change what they read.
+func classifyAt(r io.ReaderAt, size int64) (Integrity, error) {
+	in := Integrity{Size: size, HasHash: size%hashSector == sha256.Size}
+	if size == 0 {
+		in.Kind = Empty
+		return in, ErrEmpty
+	}
+	m, ok, err := newestMeta(r, size)
+	if err != nil {
+		return Integrity{Size: size}, fmt.Errorf("reading the meta pages: %w", err)
+	}
+	if !ok {
+		if size < pageHeaderSize+metaSize {
+			head := make([]byte, size)
+			if err := readFullAt(r, head, 0); err != nil {
+				return Integrity{Size: size}, fmt.Errorf("reading the meta page: %w", err)
+			}
+			if hasMagic(head) {
+				in.Kind = Truncated
+				return in, fmt.Errorf("%w: %d bytes, shorter than one bbolt meta page", ErrTruncated, size)
+			}
+		}
+		in.Kind = NotSnapshot
+		return in, fmt.Errorf("%w: no valid bbolt meta page in %d bytes", ErrNotSnapshot, size)
+	}
+	in.PageSize, in.Pages, in.TxID = int(m.pageSize), int64(m.pgid), m.txid
+	db := in.dbSize()
+	if db < in.Need() {
+		in.Kind = Truncated
+		return in, fmt.Errorf("%w: database is %d bytes, its meta page (txid %d) needs %d (%d pages of %d)",
+			ErrTruncated, db, in.TxID, in.Need(), in.Pages, in.PageSize)
+	}
+	if !in.HasHash {
+		if db%int64(in.PageSize) != 0 {
+			in.Kind = Truncated
+			return in, fmt.Errorf("%w: %d bytes is not a whole number of %d-byte pages and has no hash",
+				ErrTruncated, db, in.PageSize)
+		}
+		in.Kind = NoHash
+		return in, fmt.Errorf("%w: %d whole pages of %d bytes and no trailer, as copied from member/snap/db; restore needs --skip-hash-check",
+			ErrNoHash, db/int64(in.PageSize), in.PageSize)
+	}
+	return in, nil
+}
+
+// dbSize is the length of the database in the file: all of it, or all
+// but the appended hash.
+func (i Integrity) dbSize() int64 {
+	if i.HasHash {
+		return i.Size - sha256.Size
+	}
+	return i.Size
+}
+
+// readFullAt fills p from r at off. Unlike a bare ReadAt it treats a
+// short read as an error even when r says io.EOF: the file is shorter
+// than its size said, so it changed under the reader.
+func readFullAt(r io.ReaderAt, p []byte, off int64) error {
+	n, err := r.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// meta is the part of a bbolt meta page CheckSnapshot and the walker use.
 type meta struct {
 	pageSize uint32
 	pgid     uint64
 	txid     uint64
+	root     uint64           // the root bucket's page, for the walker
+	bo       binary.ByteOrder // the order the meta was written in
 }
 
-// newestMeta returns the valid meta page with the highest txid, as bbolt
-// opens a database. Meta 0 is at offset 0; meta 1 one page later. When
-// meta 0 is damaged its page size is unknown, so meta 1 is tried at every
-// page size bbolt allows.
-func newestMeta(data []byte) (meta, bool) {
+// newestMeta returns the valid meta page with the highest txid of the
+// size bytes r holds, as bbolt opens a database. Meta 0 is at offset 0;
+// meta 1 one page later. When meta 0 is damaged its page size is unknown,
+// so meta 1 is tried at every page size bbolt allows. The error is r's.
+func newestMeta(r io.ReaderAt, size int64) (meta, bool, error) {
 	var best meta
 	found := false
 	consider := func(m meta, ok bool) {
@@ -158,18 +231,40 @@ func newestMeta(data []byte) (meta, bool) {
 			best, found = m, true
 		}
 	}
-	m0, ok0 := readMeta(data, 0)
+	m0, ok0, err := metaAt(r, size, 0)
+	if err != nil {
+		return meta{}, false, err
+	}
 	consider(m0, ok0)
 	if ok0 {
-		consider(readMeta(data, int(m0.pageSize)))
-		return best, found
+		m1, ok1, err := metaAt(r, size, int64(m0.pageSize))
+		consider(m1, ok1)
+		return best, found, err
 	}
-	for ps := 512; ps <= 64<<10; ps *= 2 {
-		if m1, ok := readMeta(data, ps); ok && int(m1.pageSize) == ps {
+	for ps := int64(512); ps <= 64<<10; ps *= 2 {
+		m1, ok, err := metaAt(r, size, ps)
+		if err != nil {
+			return meta{}, false, err
+		}
+		if ok && int64(m1.pageSize) == ps {
 			consider(m1, ok)
 		}
 	}
-	return best, found
+	return best, found, nil
+}
+
+// metaAt reads the meta page at off of the size bytes r holds and parses
+// it (readMeta); a page that would end past size is no meta page.
+func metaAt(r io.ReaderAt, size, off int64) (meta, bool, error) {
+	var b [pageHeaderSize + metaSize]byte
+	if off < 0 || off+int64(len(b)) > size {
+		return meta{}, false, nil
+	}
+	if err := readFullAt(r, b[:], off); err != nil {
+		return meta{}, false, err
+	}
+	m, ok := readMeta(b[:], 0)
+	return m, ok, nil
 }
 
 // readMeta parses the meta page at off and validates it as bbolt does:
@@ -188,7 +283,7 @@ func readMeta(data []byte, off int) (meta, bool) {
 		if h.Sum64() != bo.Uint64(b[metaSumLen:]) {
 			return meta{}, false
 		}
-		m := meta{pageSize: bo.Uint32(b[8:]), pgid: bo.Uint64(b[40:]), txid: bo.Uint64(b[48:])}
+		m := meta{pageSize: bo.Uint32(b[8:]), pgid: bo.Uint64(b[40:]), txid: bo.Uint64(b[48:]), root: bo.Uint64(b[metaRootOffset:]), bo: bo}
 		if m.pageSize < 512 || m.pageSize&(m.pageSize-1) != 0 || m.pgid < 2 {
 			return meta{}, false
 		}
@@ -223,6 +318,8 @@ func (i Integrity) String() string {
 		return fmt.Sprintf("no hash: %d bytes of whole %d-byte pages, a copy of member/snap/db", i.Size, i.PageSize)
 	case Empty:
 		return "empty: 0 bytes"
+	case "":
+		return fmt.Sprintf("unread: %d bytes that could not be read", i.Size)
 	default:
 		return fmt.Sprintf("not a snapshot: %d bytes without a valid bbolt meta page", i.Size)
 	}

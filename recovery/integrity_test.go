@@ -1,11 +1,16 @@
 package recovery
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -55,18 +60,23 @@ func flip(b []byte, at int) []byte {
 	return out
 }
 
-func TestCheckSnapshot(t *testing.T) {
+// checkCase is a file CheckSnapshot must classify as kind, with err.
+type checkCase struct {
+	name string
+	data []byte
+	kind IntegrityKind
+	err  error
+}
+
+// checkCases are the files of every kind, and the damage that must not
+// pass for another kind.
+func checkCases() []checkCase {
 	le, be := binary.LittleEndian, binary.BigEndian
 	snap := saved(boltDB(40, 40, le))
 	raw := boltDB(40, 40, le)
 	junk := boltDB(40, 40, le)[2*testPageSize:] // random bytes, no meta page
 	bothMetasBad := flip(flip(snap, pageHeaderSize+60), testPageSize+pageHeaderSize+60)
-	for _, tc := range []struct {
-		name string
-		data []byte
-		kind IntegrityKind
-		err  error
-	}{
+	return []checkCase{
 		{"saved snapshot", snap, Valid, nil},
 		{"saved snapshot, big-endian meta", saved(boltDB(40, 40, be)), Valid, nil},
 		{"copied db file", raw, NoHash, ErrNoHash},
@@ -85,7 +95,11 @@ func TestCheckSnapshot(t *testing.T) {
 		{"zeros", make([]byte, 8*testPageSize), NotSnapshot, ErrNotSnapshot},
 		{"both meta pages damaged", bothMetasBad, NotSnapshot, ErrNotSnapshot},
 		{"too short to say", []byte("etcd"), NotSnapshot, ErrNotSnapshot},
-	} {
+	}
+}
+
+func TestCheckSnapshot(t *testing.T) {
+	for _, tc := range checkCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := CheckSnapshot(tc.data)
 			if got.Kind != tc.kind {
@@ -102,6 +116,95 @@ func TestCheckSnapshot(t *testing.T) {
 			}
 			if s := got.String(); !strings.HasPrefix(s, strings.ReplaceAll(string(tc.kind), "-", " ")) {
 				t.Errorf("String() = %q, want it to start with the kind %q", s, tc.kind)
+			}
+		})
+	}
+}
+
+// TestCheckSnapshotAtFile: a file read through CheckSnapshotAt, in
+// bounded pieces, is classified exactly as the same bytes in memory, with
+// the same evidence; ReadSnapshotFile agrees, refusing what is no
+// snapshot and returning a damaged one to be refused by Accept.
+func TestCheckSnapshotAtFile(t *testing.T) {
+	dir := t.TempDir()
+	for i, tc := range checkCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, fmt.Sprintf("%d.db", i))
+			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			file, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer file.Close()
+			want, wantErr := CheckSnapshot(tc.data)
+			got, gotErr := CheckSnapshotAt(file, int64(len(tc.data)))
+			if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Errorf("from the file: %+v, %v\nin memory:     %+v, %v", got, gotErr, want, wantErr)
+			}
+			f, err := ReadSnapshotFile(path)
+			switch tc.kind {
+			case Empty, NotSnapshot:
+				if !errors.Is(err, ErrBadInput) || !errors.Is(err, tc.err) {
+					t.Errorf("ReadSnapshotFile: %v, want ErrBadInput wrapping %v", err, tc.err)
+				}
+			default:
+				if err != nil {
+					t.Fatalf("ReadSnapshotFile: %v", err)
+				}
+				if f.Integrity != want || fmt.Sprint(f.IntegrityErr) != fmt.Sprint(wantErr) || f.Size != int64(len(tc.data)) {
+					t.Errorf("ReadSnapshotFile: %+v, %v (size %d)\nCheckSnapshot:    %+v, %v", f.Integrity, f.IntegrityErr, f.Size, want, wantErr)
+				}
+			}
+		})
+	}
+}
+
+// failingReader is a file whose reads fail from byte at on.
+type failingReader struct {
+	data []byte
+	at   int64
+}
+
+var errDisk = errors.New("input/output error")
+
+func (r failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off+int64(len(p)) <= r.at {
+		return copy(p, r.data[off:]), nil
+	}
+	n := 0
+	if off < r.at {
+		n = copy(p, r.data[off:r.at])
+	}
+	return n, errDisk
+}
+
+// TestCheckSnapshotAtReadError: a file that fails to read, or is shorter
+// than its size said, is not classified: no kind, and an error that wraps
+// the failure and none of the sentinels.
+func TestCheckSnapshotAtReadError(t *testing.T) {
+	snap := saved(boltDB(40, 40, binary.LittleEndian))
+	size := int64(len(snap))
+	for _, tc := range []struct {
+		name string
+		r    io.ReaderAt
+		want error
+	}{
+		{"fails in the meta pages", failingReader{snap, 100}, errDisk},
+		{"fails in the middle", failingReader{snap, size / 2}, errDisk},
+		{"fails in the appended hash", failingReader{snap, size - 10}, errDisk},
+		{"shorter than its size", bytes.NewReader(snap[:size-testPageSize]), io.ErrUnexpectedEOF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := CheckSnapshotAt(tc.r, size)
+			if in.Kind != "" || !errors.Is(err, tc.want) {
+				t.Errorf("CheckSnapshotAt = %s, %v; want no kind and %v", in.Kind, err, tc.want)
+			}
+			for _, s := range []error{ErrEmpty, ErrNotSnapshot, ErrTruncated, ErrHashMismatch, ErrNoHash} {
+				if errors.Is(err, s) {
+					t.Errorf("a read error classified as %v", s)
+				}
 			}
 		})
 	}

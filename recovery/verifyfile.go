@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
+	"time"
 )
 
 // ErrBadInput marks a file that is no snapshot to verify at all: missing,
@@ -16,12 +18,15 @@ import (
 var ErrBadInput = errors.New("bad snapshot file")
 
 // SnapshotFile is what can be learned of a snapshot file without starting
-// etcd: its integrity (CheckSnapshot), what it holds (ReadStatus) and the
-// keyspace digest of what it holds (ReadKeyspaceDigest).
+// etcd: its integrity (CheckSnapshotAt), what it holds (as ReadStatus
+// reads it) and the keyspace digest of what it holds (as
+// ReadKeyspaceDigest computes it). It does not hold the file, which may
+// be larger than memory, nor its values: it keeps the live keys and where
+// their values lie, and Keys reads the values from the file again.
 type SnapshotFile struct {
 	Path string `json:"path"`
-	// Data is the whole file, as a restore copies it.
-	Data      []byte    `json:"-"`
+	// Size is the file's length in bytes when it was read.
+	Size      int64     `json:"size"`
 	Integrity Integrity `json:"integrity"`
 	// IntegrityErr is CheckSnapshot's error: nil for a valid snapshot,
 	// else wrapping ErrNoHash, ErrHashMismatch or ErrTruncated.
@@ -36,13 +41,29 @@ type SnapshotFile struct {
 	// restored from it; set with Status ("" and 0 when Status is nil).
 	Digest   string `json:"keyspace_digest,omitempty"`
 	KeyCount int    `json:"key_count,omitempty"`
+
+	// modTime is the file's when it was read, so that Keys can tell the
+	// file it reopens is the one read.
+	modTime time.Time
+	// index is the file's live keys in order and where their values lie,
+	// as the digest was computed from them: Keys reuses it rather than
+	// walk the file and sort its keys again, and rather than build a
+	// second index while this one waits for the collector.
+	index *keyIndex
 }
 
 // ReadSnapshotFile reads and classifies the file at path, starting
 // nothing. The error wraps ErrBadInput (and the cause: fs.ErrNotExist,
-// fs.ErrPermission, ErrEmpty, ErrNotSnapshot) when the file is no
-// snapshot at all; a damaged snapshot is returned without error, with
-// IntegrityErr set, so that Accept decides.
+// fs.ErrPermission, ErrEmpty, ErrNotSnapshot, or an I/O error) when the
+// file is no snapshot at all or cannot be read; a damaged snapshot is
+// returned without error, with IntegrityErr set, so that Accept decides.
+//
+// It streams the file rather than loading it: one pass hashes it while a
+// second walks its pages for the status and the location of each live
+// key's newest value, then a third reads those values back in key order
+// for the digest. Its memory is bounded by the number of live keys (a few
+// dozen bytes each plus the key) and the largest page, never by the
+// size of the file or of its values.
 func ReadSnapshotFile(path string) (*SnapshotFile, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -54,27 +75,111 @@ func ReadSnapshotFile(path string) (*SnapshotFile, error) {
 	case !fi.Mode().IsRegular():
 		return nil, fmt.Errorf("%w: %s: not a regular file", ErrBadInput, path)
 	}
-	data, err := os.ReadFile(path)
+	file, err := os.Open(path)
 	if err != nil {
 		return nil, badInput(path, err)
 	}
-	f := &SnapshotFile{Path: path, Data: data}
-	f.Integrity, f.IntegrityErr = CheckSnapshot(data)
-	switch f.Integrity.Kind {
+	defer file.Close()
+	if fi, err = file.Stat(); err != nil {
+		return nil, badInput(path, err)
+	}
+	f := &SnapshotFile{Path: path, Size: fi.Size(), modTime: fi.ModTime()}
+	in, err := classifyAt(file, f.Size)
+	f.Integrity, f.IntegrityErr = in, err
+	var hashing sync.WaitGroup
+	switch in.Kind {
+	case "":
+		if err != nil { // the file could not be read
+			return nil, badInput(path, err)
+		}
+		// The appended hash decides: hash the file while walking it, as
+		// the two read it apart (and SHA-256 is the slower).
+		hashing.Go(func() { f.Integrity, f.IntegrityErr = CheckSnapshotAt(file, f.Size) })
 	case Empty, NotSnapshot:
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadInput, path, f.IntegrityErr)
 	case Truncated:
 		f.StatusErr = f.IntegrityErr
 		return f, nil
 	}
-	st, ks, err := readDB(data)
+	st, ix, err := walkDB(file, in)
+	if err == nil {
+		f.Digest, f.KeyCount, err = ix.digest(file)
+	}
+	hashing.Wait()
+	if f.Integrity.Kind == "" { // the file could not be read to its end
+		return nil, badInput(path, f.IntegrityErr)
+	}
 	if err != nil {
-		f.StatusErr = err
+		f.Digest, f.KeyCount, f.StatusErr = "", 0, err
 		return f, nil
 	}
-	f.Status = &st
-	f.Digest, f.KeyCount = ks.digest()
+	f.Status, f.index = &st, ix
 	return f, nil
+}
+
+// Keys calls fn for every live key of the file with its newest value, in
+// ascending bytewise key order, as a cluster restored from the file
+// serves them (and as paginated reads of that cluster return them), so
+// that the two can be compared key by key. fn must not keep the slices:
+// they are reused from one call to the next.
+//
+// It reopens the file and reads each value where ReadSnapshotFile found
+// it, holding one value at a time. It returns fn's error as is, or an
+// error when the file cannot be read, was not readable when
+// ReadSnapshotFile read it (Status nil), or changed since. Calls may run
+// concurrently.
+func (f *SnapshotFile) Keys(fn func(key, value []byte) error) error {
+	if f.Status == nil {
+		if f.StatusErr != nil {
+			return fmt.Errorf("%s: keys unreadable: %w", f.Path, f.StatusErr)
+		}
+		return fmt.Errorf("%s: keys unreadable: the file was not read", f.Path)
+	}
+	file, err := os.Open(f.Path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	changed := func(what string) error {
+		return fmt.Errorf("%s changed since it was read: %s", f.Path, what)
+	}
+	if fi.Size() != f.Size {
+		return changed(fmt.Sprintf("%d bytes, read as %d", fi.Size(), f.Size))
+	}
+	if !f.modTime.IsZero() && !fi.ModTime().Equal(f.modTime) {
+		return changed(fmt.Sprintf("modified at %s, read as modified at %s", fi.ModTime(), f.modTime))
+	}
+	in, err := classifyAt(file, f.Size)
+	if err != nil && !errors.Is(err, ErrNoHash) {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if in.TxID != f.Integrity.TxID || in.Pages != f.Integrity.Pages {
+		return changed(fmt.Sprintf("txid %d of %d pages, read as txid %d of %d", in.TxID, in.Pages, f.Integrity.TxID, f.Integrity.Pages))
+	}
+	ix := f.index
+	if ix == nil { // a SnapshotFile not from ReadSnapshotFile
+		if _, ix, err = walkDB(file, in); err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+	}
+	var fnErr error
+	err = ix.each(file, func(k, v []byte) error {
+		if fnErr = fn(k, v); fnErr != nil {
+			return errStop
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	return nil
 }
 
 // Accept says whether the file may be restored: nil for a valid snapshot,
@@ -97,9 +202,10 @@ func (f *SnapshotFile) Accept(skipHashCheck bool) error {
 	return f.IntegrityErr
 }
 
-// Snapshot is the file as a Snapshot for RestoreCluster.
+// Snapshot is the file as a Snapshot for RestoreCluster: by its path, so
+// that the restore streams the file rather than holding it.
 func (f *SnapshotFile) Snapshot() *Snapshot {
-	s := &Snapshot{Data: f.Data, From: f.Path}
+	s := &Snapshot{Path: f.Path, Size: f.Size, From: f.Path}
 	if f.Status != nil {
 		s.Status = *f.Status
 	}

@@ -1,36 +1,41 @@
 package recovery
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"maps"
-	"slices"
+	"hash"
 )
 
-// keyspace is what a snapshot's "key" bucket leaves live: each key with
-// the value of its newest revision. It holds one value per live key, not
-// one per revision.
-type keyspace map[string][]byte
+// keyspaceDigest computes the keyspace digest DESIGN.md defines, as
+// verify.Digest computes it from the keys a cluster serves: for every key
+// in ascending byte order the 8-byte big-endian length of the key, the
+// key, the 8-byte big-endian length of the value and the value; the hex
+// SHA-256 of that stream, and the number of keys. It is fed one key at a
+// time, in order, so that no keyspace is ever held whole.
+type keyspaceDigest struct {
+	h hash.Hash
+	n int
+}
 
-// digest is the keyspace digest DESIGN.md defines, as verify.Digest
-// computes it from the keys a cluster serves: for every key in ascending
-// byte order the 8-byte big-endian length of the key, the key, the 8-byte
-// big-endian length of the value and the value; the hex SHA-256 of that
-// stream, and the number of keys.
-func (ks keyspace) digest() (hexSHA256 string, count int) {
-	h := sha256.New()
+func newKeyspaceDigest() *keyspaceDigest { return &keyspaceDigest{h: sha256.New()} }
+
+// add appends a key and its value; keys come in ascending bytewise order.
+func (d *keyspaceDigest) add(k, v []byte) {
 	var n [8]byte
-	for _, k := range slices.Sorted(maps.Keys(ks)) { // Go orders strings bytewise
-		v := ks[k]
-		binary.BigEndian.PutUint64(n[:], uint64(len(k)))
-		h.Write(n[:])
-		h.Write([]byte(k))
-		binary.BigEndian.PutUint64(n[:], uint64(len(v)))
-		h.Write(n[:])
-		h.Write(v)
-	}
-	return hex.EncodeToString(h.Sum(nil)), len(ks)
+	binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+	d.h.Write(n[:])
+	d.h.Write(k)
+	binary.BigEndian.PutUint64(n[:], uint64(len(v)))
+	d.h.Write(n[:])
+	d.h.Write(v)
+	d.n++
+}
+
+// sum is the hex digest and the number of keys added.
+func (d *keyspaceDigest) sum() (hexSHA256 string, count int) {
+	return hex.EncodeToString(d.h.Sum(nil)), d.n
 }
 
 // ReadKeyspaceDigest reads a snapshot or a copied db file offline and
@@ -39,12 +44,13 @@ func (ks keyspace) digest() (hexSHA256 string, count int) {
 // newest revision is a put, not a tombstone) its newest value. keys is
 // the number of live keys, etcdutl's totalKey. Like ReadStatus it reads
 // the database whether or not an appended SHA-256 matches; the error is
-// CheckSnapshot's for a file it cannot read, or wraps ErrCorrupt.
+// CheckSnapshot's for a file it cannot read, or wraps ErrCorrupt. It is
+// for a snapshot in memory; ReadSnapshotFile reads a file.
 func ReadKeyspaceDigest(data []byte) (digest string, keys int, err error) {
-	_, ks, err := readDB(data)
+	r := bytes.NewReader(data)
+	_, ix, err := readDB(r, int64(len(data)))
 	if err != nil {
 		return "", 0, err
 	}
-	digest, keys = ks.digest()
-	return digest, keys, nil
+	return ix.digest(r)
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,14 +190,43 @@ func kvList(m map[string]string) []verify.KV {
 	return kvs
 }
 
+// readKeys reads data through both passes of the offline reader: the
+// status, and the live keys with their values as pass 2 yields them,
+// which must be in ascending order.
+func readKeys(t *testing.T, data []byte) (SnapshotStatus, map[string]string) {
+	t.Helper()
+	r := bytes.NewReader(data)
+	st, ix, err := readDB(r, int64(len(data)))
+	if err != nil {
+		t.Fatalf("readDB: %v", err)
+	}
+	ks := map[string]string{}
+	var prev []byte
+	err = ix.each(r, func(k, v []byte) error {
+		if len(ks) > 0 && bytes.Compare(prev, k) >= 0 {
+			t.Errorf("key %q after %q: not in ascending order", k, prev)
+		}
+		prev = append(prev[:0], k...)
+		ks[string(k)] = string(v)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("each: %v", err)
+	}
+	if len(ks) != st.TotalKey {
+		t.Errorf("%d keys read back, the status counts %d", len(ks), st.TotalKey)
+	}
+	return st, ks
+}
+
 // sameKeyspace reports the first difference between what the reader left
 // live and want, for a readable failure.
-func sameKeyspace(t *testing.T, got keyspace, want map[string]string) {
+func sameKeyspace(t *testing.T, got, want map[string]string) {
 	t.Helper()
 	for k, v := range want {
 		if g, ok := got[k]; !ok {
 			t.Errorf("key %q missing", k)
-		} else if string(g) != v {
+		} else if g != v {
 			t.Errorf("key %q = %.40q, want %.40q", k, g, v)
 		}
 	}
@@ -220,10 +251,7 @@ func TestReadKeyspaceDigestRealFixtures(t *testing.T) {
 		for _, name := range []string{"snapshot.db", "db"} {
 			t.Run(v+"/"+name, func(t *testing.T) {
 				data := fixture(t, v, name)
-				_, ks, err := readDB(data)
-				if err != nil {
-					t.Fatalf("readDB: %v", err)
-				}
+				_, ks := readKeys(t, data)
 				sameKeyspace(t, ks, want)
 				digest, keys, err := ReadKeyspaceDigest(data)
 				if err != nil {
@@ -330,10 +358,7 @@ func TestReadKeyspaceDigestSynthetic(t *testing.T) {
 			if digest != want || keys != wantKeys {
 				t.Errorf("ReadKeyspaceDigest = %s, %d keys; verify.Digest of %s.json = %s, %d keys", digest, keys, variant, want, wantKeys)
 			}
-			st, ks, err := readDB(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, ks := readKeys(t, data)
 			if st.TotalKey != keys {
 				t.Errorf("status counts %d keys, the digest %d", st.TotalKey, keys)
 			}
@@ -351,7 +376,7 @@ func TestReadKeyspaceDigestSynthetic(t *testing.T) {
 				"\x00":           "the lowest key",
 				"\xff\xfe":       "the highest key",
 			} {
-				if got, ok := ks[k]; !ok || string(got) != v {
+				if got, ok := ks[k]; !ok || got != v {
 					t.Errorf("key %q = %q (live %v), want %q", k, got, ok, v)
 				}
 			}
@@ -360,7 +385,7 @@ func TestReadKeyspaceDigestSynthetic(t *testing.T) {
 					t.Errorf("deleted key %q is live", k)
 				}
 			}
-			if got := string(ks["/k/many/0014"]); got != "reborn 14" {
+			if got := ks["/k/many/0014"]; got != "reborn 14" {
 				t.Errorf("/k/many/0014 = %q, want %q", got, "reborn 14")
 			}
 		})
@@ -376,13 +401,14 @@ func TestReadKeyspaceDigestSynthetic(t *testing.T) {
 	}
 }
 
-// TestKeyspaceDigestIsVerifyDigest: the offline digest and verify.Digest
-// agree on any keyspace, whatever order the keys come in, with empty
+// TestKeyspaceDigestIsVerifyDigest: the offline digest, fed the keys in
+// ascending order as pass 2 yields them, and verify.Digest agree on any
+// keyspace, whatever order verify.Digest gets the keys in, with empty
 // values, binary keys and keys that prefix others.
 func TestKeyspaceDigestIsVerifyDigest(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range 200 {
-		ks := keyspace{}
+		ks := map[string][]byte{}
 		for range r.IntN(50) * (i % 2) { // every other keyspace empty
 			k := make([]byte, 1+r.IntN(12))
 			for j := range k {
@@ -394,12 +420,16 @@ func TestKeyspaceDigestIsVerifyDigest(t *testing.T) {
 			}
 			ks[string(k)] = v
 		}
+		d := newKeyspaceDigest()
+		for _, k := range slices.Sorted(maps.Keys(ks)) {
+			d.add([]byte(k), ks[k])
+		}
 		var kvs []verify.KV
 		for k, v := range ks {
 			kvs = append(kvs, verify.KV{Key: []byte(k), Value: v})
 		}
 		r.Shuffle(len(kvs), func(i, j int) { kvs[i], kvs[j] = kvs[j], kvs[i] })
-		gotDigest, gotKeys := ks.digest()
+		gotDigest, gotKeys := d.sum()
 		wantDigest, wantKeys := verify.Digest(kvs)
 		if gotDigest != wantDigest || gotKeys != wantKeys {
 			t.Fatalf("keyspace %q: digest %s of %d keys, verify.Digest %s of %d", ks, gotDigest, gotKeys, wantDigest, wantKeys)
