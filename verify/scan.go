@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // ScanOptions bound a paginated read of a keyspace.
@@ -146,22 +150,46 @@ type readResult struct {
 // readPage reads up to limit keys of [start, end) at rev (0: now),
 // bounded by timeout.
 func readPage(ctx context.Context, cli *clientv3.Client, start, end string, rev int64, limit int, timeout time.Duration) readResult {
+	kv := pb.NewKVClient(cli.ActiveConnection())
+	for {
+		r, err := rangePage(ctx, kv, start, end, rev, limit, timeout)
+		// A page larger than maxPageMessage is refused by the client
+		// before it is read into memory: ask again for half as many keys.
+		if status.Code(err) == codes.ResourceExhausted && limit > 1 {
+			limit /= 2
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("no page within the %s page timeout: %w", timeout, err)
+			}
+			return readResult{page: page{err: err}}
+		}
+		return r
+	}
+}
+
+// maxPageMessage caps one page's response as the gRPC client receives
+// it. The page size is planned from the last page's average key and value
+// size, which a run of large values (Kubernetes secrets of tens of KiB
+// after events of hundreds of bytes) can make many times too big; the cap
+// turns that into a retry with fewer keys instead of a page of hundreds
+// of megabytes in memory.
+const maxPageMessage = 16 << 20
+
+// rangePage is one linearizable range request, through the client's
+// connection (its auth and retries) with the page cap.
+func rangePage(ctx context.Context, kv pb.KVClient, start, end string, rev int64, limit int, timeout time.Duration) (readResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(int64(limit))}
-	if rev > 0 {
-		opts = append(opts, clientv3.WithRev(rev))
-	}
-	resp, err := cli.Get(ctx, start, opts...)
+	req := &pb.RangeRequest{Key: []byte(start), RangeEnd: []byte(end), Limit: int64(limit), Revision: rev}
+	resp, err := kv.Range(ctx, req, grpc.MaxCallRecvMsgSize(maxPageMessage))
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no page within the %s page timeout: %w", timeout, err)
-		}
-		return readResult{page: page{err: err}}
+		return readResult{}, err
 	}
 	kvs := make([]KV, len(resp.Kvs))
 	for i, kv := range resp.Kvs {
 		kvs[i] = KV{Key: kv.Key, Value: kv.Value}
 	}
-	return readResult{page: page{kvs: kvs, more: resp.More}, rev: resp.Header.Revision}
+	return readResult{page: page{kvs: kvs, more: resp.More}, rev: resp.Header.Revision}, nil
 }

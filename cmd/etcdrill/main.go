@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -42,7 +43,16 @@ func usageErr(format string, a ...any) error {
 	return &exitError{2, fmt.Errorf(format, a...)}
 }
 
+// memoryLimit is the Go runtime's soft memory limit when GOMEMLIMIT is
+// not set: etcdrill streams snapshots and keyspaces, so its live heap is
+// small whatever the data's size, and the limit keeps the garbage
+// collector from letting the heap double past it on a small machine.
+const memoryLimit = 160 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
