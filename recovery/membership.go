@@ -98,7 +98,7 @@ func reconfigure(ctx context.Context, c *harness.Cluster, m *harness.Member, arg
 func PromoteLearner(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, name string, id uint64) error {
 	hex := HexID(id)
 	return log.Do(record.PhaseRecovery, "promote "+name+" ("+hex+") to a voting member", m.Name(), func() (record.Action, error) {
-		ctx, cancel := context.WithTimeout(ctx, c.Config().Timeouts.CatchUp)
+		ctx, cancel := context.WithTimeout(ctx, harness.Budget(ctx, c.Config().Timeouts.CatchUp))
 		defer cancel()
 		start := time.Now()
 		var e record.Action

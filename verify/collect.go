@@ -128,7 +128,7 @@ func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Ch
 	// The catch-up budget only decides when to stop retrying. Each
 	// observation runs on the caller's ctx, bounded per request, so the
 	// last one is complete rather than cut off by the expiring budget.
-	budget, cancel := context.WithTimeout(ctx, c.Config().Timeouts.CatchUp)
+	budget, cancel := context.WithTimeout(ctx, harness.Budget(ctx, c.Config().Timeouts.CatchUp))
 	defer cancel()
 	var checks []record.Check
 	harness.Poll(budget, 500*time.Millisecond, func(context.Context) error {
