@@ -214,13 +214,7 @@ func (p RTOPhase) Duration() time.Duration { return p.End.Sub(p.Start) }
 
 // MBps is the phase's throughput in megabytes (10^6 bytes) per second; 0
 // when it moved no data or took no time.
-func (p RTOPhase) MBps() float64 {
-	d := p.Duration().Seconds()
-	if p.Bytes == 0 || d <= 0 {
-		return 0
-	}
-	return float64(p.Bytes) / 1e6 / d
-}
+func (p RTOPhase) MBps() float64 { return MBps(p.Bytes, p.Duration()) }
 
 // Load is the bulk loading of a data profile before the drill: setup,
 // not part of the drill's timings.
@@ -239,12 +233,15 @@ type Load struct {
 func (l Load) Duration() time.Duration { return l.End.Sub(l.Start) }
 
 // MBps is the loading throughput in megabytes per second.
-func (l Load) MBps() float64 {
-	d := l.Duration().Seconds()
-	if d <= 0 {
+func (l Load) MBps() float64 { return MBps(l.Bytes, l.Duration()) }
+
+// MBps is n bytes over d in megabytes (10^6 bytes) per second; 0 when
+// nothing moved or no time passed.
+func MBps(n int64, d time.Duration) float64 {
+	if n == 0 || d <= 0 {
 		return 0
 	}
-	return float64(l.Bytes) / 1e6 / d
+	return float64(n) / 1e6 / d.Seconds()
 }
 
 // IsDrill reports whether r is a drill record, the only kind with an RTO

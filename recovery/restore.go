@@ -129,11 +129,7 @@ func Distribute(ctx context.Context, log *record.Log, c *harness.Cluster, snap *
 // rate says how fast n bytes moved in d, so that a slow disk is told
 // from a hang.
 func rate(n int64, d time.Duration) string {
-	mbps := 0.0
-	if d > 0 {
-		mbps = float64(n) / 1e6 / d.Seconds()
-	}
-	return fmt.Sprintf("%.1f MB in %s: %.1f MB/s", float64(n)/1e6, d.Round(time.Millisecond), mbps)
+	return fmt.Sprintf("%.1f MB in %s: %.1f MB/s", float64(n)/1e6, d.Round(time.Millisecond), record.MBps(n, d))
 }
 
 // Log messages that mark a member's boot and the first election, the
