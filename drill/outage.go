@@ -124,7 +124,7 @@ func RestartVictims(ctx context.Context, d *Drill) error {
 func ExpectWritesRefused(ctx context.Context, d *Drill) error {
 	m := Survivors(d)[0]
 	_, err := d.Log.Refused(record.PhaseObserve, "a write on the survivor is refused", m.Name(), recovery.NoQuorum(d.Config.Version), func() (record.Action, error) {
-		return m.Etcdctl(ctx, "--command-timeout=5s", "put", "/etcdrill-probe/during-quorum-loss", "refused")
+		return m.Etcdctl(ctx, "--command-timeout="+recovery.RefusalTimeout.String(), "put", "/etcdrill-probe/during-quorum-loss", "refused")
 	})
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -87,18 +88,29 @@ func (l *Log) Phases() []RTOPhase {
 	return append([]RTOPhase(nil), l.phases...)
 }
 
-// Steps returns a copy of the recorded steps.
+// Steps returns a copy of the recorded steps in the order they started:
+// steps that ran concurrently are recorded as each ends.
 func (l *Log) Steps() []Step {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]Step(nil), l.steps...)
+	out := append([]Step(nil), l.steps...)
+	l.mu.Unlock()
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
 }
 
 // Do runs fn as one step and records it: pass when fn returns nil, fail
 // with the error otherwise. It returns fn's error prefixed with the step
 // name.
 func (l *Log) Do(phase Phase, name, member string, fn func() (Action, error)) error {
+	return l.DoConcurrent("", phase, name, member, fn)
+}
+
+// DoConcurrent is Do for a step that runs at the same time as the other
+// steps of group, such as the restore on each member: the report marks
+// them as concurrent.
+func (l *Log) DoConcurrent(group string, phase Phase, name, member string, fn func() (Action, error)) error {
 	s, err := l.run(phase, name, member, fn)
+	s.Concurrent = group
 	if err != nil {
 		s.Verdict, s.Error = Fail, err.Error()
 		err = fmt.Errorf("%s: %w", name, err)

@@ -109,6 +109,10 @@ type Step struct {
 	End     time.Time `json:"end"`
 	Verdict Verdict   `json:"verdict"`
 	Error   string    `json:"error,omitempty"`
+	// Concurrent names the group of steps this one ran at the same time
+	// as, such as "restore" for the restore on every member; "" for a
+	// step that ran alone.
+	Concurrent string `json:"concurrent,omitempty"`
 }
 
 // Duration is End minus Start.

@@ -1,6 +1,8 @@
 package recovery
 
 import (
+	"time"
+
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 )
@@ -9,6 +11,15 @@ import (
 // version the drills run. A step that expects a refusal passes only when
 // the error says one of these; anything else (an exec, TLS or auth error)
 // fails the step, because it proves nothing about the fault.
+
+// RefusalTimeout is etcdctl's --command-timeout for a write that must be
+// refused for want of quorum. Without quorum the put is never committed
+// and etcd's own request timeout (5 s and more) is longer, so etcdctl's
+// deadline is what ends it: the shortest budget that still proves the
+// refusal is the one that leaves etcdctl time to reach a live member and
+// send the put, which takes milliseconds here; 2 s leaves ample room on
+// a loaded 2-core machine, on 3.5, 3.6 and 3.7 alike.
+const RefusalTimeout = 2 * time.Second
 
 // NoQuorum is a write that cannot commit for want of quorum. etcd
 // answers "etcdserver: request timed out" when its own request timeout

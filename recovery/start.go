@@ -11,7 +11,13 @@ import (
 // one step recorded with the etcd command line an operator runs on the
 // member's host. It does not wait for the member to be healthy.
 func StartMember(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, spec harness.Spec, title string) error {
-	return log.Do(record.PhaseRecovery, title, m.Name(), func() (record.Action, error) {
+	return StartMemberConcurrent(ctx, log, "", c, m, spec, title)
+}
+
+// StartMemberConcurrent is StartMember for a member started at the same
+// time as the others of group (see record.Log.DoConcurrent).
+func StartMemberConcurrent(ctx context.Context, log *record.Log, group string, c *harness.Cluster, m *harness.Member, spec harness.Spec, title string) error {
+	return log.DoConcurrent(group, record.PhaseRecovery, title, m.Name(), func() (record.Action, error) {
 		args, err := harness.Flags(m.Version(), spec) // a member may run another version mid-upgrade
 		a := record.Action{Command: "etcd " + harness.ShellJoin(args)}
 		if err != nil {

@@ -83,6 +83,7 @@ type eventRow struct {
 type stepRow struct {
 	N                    int
 	Phase, Name, Member  string
+	Concurrent           string
 	At, Took             string
 	Command              []cmdLine
 	Output               string
@@ -119,7 +120,7 @@ func newPage(r *record.Record) page {
 		}
 	}
 	for i, s := range r.Steps {
-		row := stepRow{N: i + 1, Phase: string(s.Phase), Name: s.Name, Member: s.Member,
+		row := stepRow{N: i + 1, Phase: string(s.Phase), Name: s.Name, Member: s.Member, Concurrent: s.Concurrent,
 			At: at(s.Start), Took: span(s.Start, s.End), Command: words(s.Command),
 			Output: trimOutput(s.Output), Verdict: verdictClass(s.Verdict), VerdictWord: verdictLabel(s.Verdict),
 			Error: s.Error, Failed: s.Verdict == record.Fail}

@@ -196,6 +196,9 @@ func stepHeading(s record.Step) string {
 	if s.Member != "" {
 		parts = append(parts, "on "+text(s.Member))
 	}
+	if s.Concurrent != "" {
+		parts = append(parts, "concurrently with the other "+text(s.Concurrent)+" steps")
+	}
 	if !s.Start.IsZero() && !s.End.IsZero() {
 		parts = append(parts, seconds(s.Duration()))
 	}

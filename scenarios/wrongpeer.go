@@ -110,7 +110,7 @@ func killFollowerNoQuorum(ctx context.Context, d *drill.Drill) error {
 	}
 	m := drill.Survivors(d)[0]
 	_, err := d.Log.Refused(record.PhaseObserve, "a write on "+m.Name()+" is refused: 2 of 4 voters are no quorum", m.Name(), recovery.NoQuorum(d.Config.Version), func() (record.Action, error) {
-		e, err := m.Etcdctl(ctx, "--command-timeout=5s", "put", noQuorumProbe, "refused")
+		e, err := m.Etcdctl(ctx, "--command-timeout="+recovery.RefusalTimeout.String(), "put", noQuorumProbe, "refused")
 		if err != nil {
 			e.Output = "etcdctl gave up: without quorum the put is neither committed nor rejected, and may still be applied once quorum returns\n" + e.Output
 		}
