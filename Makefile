@@ -14,7 +14,7 @@ TEST_TIMEOUT  ?= 75m
 # Ryuk (testcontainers' reaper) needs a registry image; etcdrill reaps its own.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build drill test unit bench bench-scale test-scale images lint clean browser
+.PHONY: all build drill test unit bench bench-scale bench-drills test-scale images lint clean browser
 
 all: build
 
@@ -34,6 +34,12 @@ test: browser
 	$(GO) test -short -count=1 ./...
 	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
 	  $(GO) test -count=1 -p 1 -v -timeout $(TEST_TIMEOUT) $(SUITES) -args -ginkgo.no-color -ginkgo.succinct -ginkgo.label-filter='!scale'
+
+# etcdrill against the same steps scripted by hand with docker, etcdctl
+# and etcdutl (scripts/bare-*.sh), alternating; prints medians and ratios.
+BENCH_ROUNDS  ?= 5
+bench-drills: build
+	scripts/bench-drills.sh $(BENCH_ROUNDS) $(ETCD_VERSION)
 
 # The production-sized drills (Ginkgo label "scale"): quorum-loss on 1 GiB
 # of Kubernetes-shaped data on every version. Not part of `make test`.

@@ -144,11 +144,16 @@ func buildBinaries(ctx context.Context, cache string, v Version, lg *slog.Logger
 	for _, b := range binaries {
 		get = append(get, b.pkg+"@v"+v.String())
 	}
-	steps := [][]string{get, {"mod", "tidy"}}
+	// One `go build` of the three commands: they share most packages, so
+	// one invocation compiles each package once and links the three in
+	// parallel, and the Go build cache (GOCACHE, shared by every version)
+	// keeps what versions have in common. With -o naming a directory, the
+	// server's binary is named after its package path ("server").
+	build := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", bin + string(filepath.Separator)}
 	for _, b := range binaries {
-		steps = append(steps, []string{"build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(bin, b.name), b.pkg})
+		build = append(build, b.pkg)
 	}
-	for _, args := range steps {
+	for _, args := range [][]string{get, build} {
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
@@ -156,11 +161,30 @@ func buildBinaries(ctx context.Context, cache string, v Version, lg *slog.Logger
 			return "", fmt.Errorf("build etcd %s: go %s: %w: %s", v, strings.Join(args, " "), err, lastLine(out))
 		}
 	}
+	for _, b := range binaries {
+		if built := filepath.Join(bin, buildName(b.pkg)); built != filepath.Join(bin, b.name) {
+			if err := os.Rename(built, filepath.Join(bin, b.name)); err != nil {
+				return "", fmt.Errorf("build etcd %s: %w", v, err)
+			}
+		}
+	}
 	if err := os.WriteFile(stamp, nil, 0o644); err != nil {
 		return "", fmt.Errorf("write stamp: %w", err)
 	}
 	lg.Info("etcd build done", "version", v.String(), "elapsed", time.Since(start).Round(time.Second))
 	return bin, nil
+}
+
+// buildName is the file `go build -o DIR/` names a command's binary
+// after: the last element of its package path that is not a major
+// version suffix ("go.etcd.io/etcd/server/v3" → "server").
+func buildName(pkg string) string {
+	parts := strings.Split(pkg, "/")
+	last := parts[len(parts)-1]
+	if len(parts) > 1 && len(last) > 1 && last[0] == 'v' && strings.Trim(last[1:], "0123456789") == "" {
+		last = parts[len(parts)-2]
+	}
+	return last
 }
 
 func lastLine(b []byte) string {
