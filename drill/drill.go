@@ -8,7 +8,10 @@ package drill
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
 	"log/slog"
 	"reflect"
 	"time"
@@ -38,6 +41,7 @@ type Drill struct {
 	events    []record.Event
 	// trafficStats are the Kubernetes-shaped traffic's totals once stopped.
 	trafficStats workload.TrafficStats
+	workDir      string // see WorkDir
 	state        map[reflect.Type]any
 }
 
@@ -82,11 +86,30 @@ func State[T any](d *Drill) *T {
 	return s
 }
 
-// Close stops the load and tears the drill's cluster down; it is safe to
-// call twice.
+// Close stops the load, tears the drill's cluster down and removes its
+// work dir; it is safe to call twice.
 func (d *Drill) Close(ctx context.Context) error {
 	d.stopLoad()
-	return d.Cluster.Close(ctx)
+	err := d.Cluster.Close(ctx)
+	if d.workDir != "" {
+		err = errors.Join(err, os.RemoveAll(d.workDir))
+		d.workDir = ""
+	}
+	return err
+}
+
+// WorkDir is the drill's directory on the operator's machine, where the
+// snapshots it saves are kept for as long as the drill lasts, whichever of
+// its clusters they came from or go to. Close removes it.
+func (d *Drill) WorkDir() (string, error) {
+	if d.workDir == "" {
+		dir, err := os.MkdirTemp("", "etcdrill-"+d.Scenario.Name+"-")
+		if err != nil {
+			return "", fmt.Errorf("work dir: %w", err)
+		}
+		d.workDir = dir
+	}
+	return d.workDir, nil
 }
 
 func (d *Drill) stopLoad() {

@@ -35,7 +35,11 @@ func SaveSnapshot(ctx context.Context, d *Drill) error {
 	if err := NoteClusterID(ctx, d, m); err != nil {
 		return err
 	}
-	snap, err := recovery.SaveSnapshot(ctx, d.Log, d.Cluster, m)
+	dir, err := d.WorkDir()
+	if err != nil {
+		return err
+	}
+	snap, err := recovery.SaveSnapshot(ctx, d.Log, d.Cluster, m, dir)
 	if err != nil {
 		return err
 	}

@@ -46,9 +46,11 @@ type Snapshot struct {
 
 // SaveSnapshot runs `etcdctl snapshot save` on m (seeds 000–004), reads
 // its revision with `etcdutl snapshot status`, and streams the file to
-// the operator's machine (the cluster's work dir). Budgets grow with m's
-// database size.
-func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member) (*Snapshot, error) {
+// the operator's machine: into dir, or the cluster's work dir (removed
+// with the cluster) when dir is "". A snapshot restored into another
+// cluster must be saved into a dir that outlives this one. Budgets grow
+// with m's database size.
+func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, dir string) (*Snapshot, error) {
 	s := &Snapshot{From: m.Name()}
 	if cli, err := c.Client(m); err == nil {
 		if st, err := c.Status(ctx, cli, m); err == nil {
@@ -72,12 +74,14 @@ func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *h
 	}); err != nil {
 		return nil, err
 	}
-	dir, err := c.WorkDir()
-	if err != nil {
-		return nil, err
+	if dir == "" {
+		var err error
+		if dir, err = c.WorkDir(); err != nil {
+			return nil, err
+		}
 	}
 	s.Path = filepath.Join(dir, fmt.Sprintf("snapshot-%s-%d.db", m.Name(), time.Now().UnixNano()))
-	err = log.Do(record.PhaseRecovery, "copy the snapshot off "+m.Name(), m.Name(), func() (record.Action, error) {
+	err := log.Do(record.PhaseRecovery, "copy the snapshot off "+m.Name(), m.Name(), func() (record.Action, error) {
 		a := record.Action{Command: fmt.Sprintf("docker cp %s:%s ./snapshot.db", m.ContainerName(), SnapshotPath)}
 		start := time.Now()
 		n, err := m.CopyOutFile(ctx, SnapshotPath, s.Path)

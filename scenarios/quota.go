@@ -88,7 +88,7 @@ func expectNoSpaceAlarm(ctx context.Context, d *drill.Drill) error {
 // says. The drill restores nothing, so every acknowledged write must
 // survive: the ledger check keeps no snapshot bound.
 func quotaSnapshot(ctx context.Context, d *drill.Drill) error {
-	_, err := recovery.SaveSnapshot(ctx, d.Log, d.Cluster, d.Cluster.Members()[0])
+	_, err := recovery.SaveSnapshot(ctx, d.Log, d.Cluster, d.Cluster.Members()[0], "")
 	return err
 }
 

@@ -58,9 +58,11 @@ func buildSnapshotSource(ctx context.Context, version string) snapshotSource {
 	Expect(err).NotTo(HaveOccurred())
 	src.digest, src.keys = verify.Digest(kvs)
 	m := c.Members()[0]
-	snap, err := recovery.SaveSnapshot(ctx, &record.Log{Logger: logger}, c, m)
+	snap, err := recovery.SaveSnapshot(ctx, &record.Log{Logger: logger}, c, m, GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred(), "snapshot save on %s", m.Name())
-	src.snap, src.rev = snap.Data, snap.Status.Revision
+	src.snap, err = snap.Bytes()
+	Expect(err).NotTo(HaveOccurred())
+	src.rev = snap.Status.Revision
 	Expect(m.Stop(ctx)).To(Succeed(), "stop %s", m.Name())
 	db, err := m.CopyOut(ctx, harness.DataDir+"/member/snap/db")
 	Expect(err).NotTo(HaveOccurred(), "copy member/snap/db out of %s", m.Name())

@@ -56,7 +56,13 @@ func (u *run) startCluster(ctx context.Context, d *drill.Drill) error {
 // any member moves. It is not the drill's restore snapshot: the
 // rehearsal cluster is never restored, so its ledger check is unbounded.
 func (u *run) saveSnapshot(ctx context.Context, d *drill.Drill) error {
-	snap, err := recovery.SaveSnapshot(ctx, d.Log, d.Cluster, d.Cluster.Members()[0])
+	// The fallback restores it into another cluster: it is kept in the
+	// drill's work dir, which outlives this one.
+	dir, err := d.WorkDir()
+	if err != nil {
+		return err
+	}
+	snap, err := recovery.SaveSnapshot(ctx, d.Log, d.Cluster, d.Cluster.Members()[0], dir)
 	if err != nil {
 		return err
 	}
