@@ -142,7 +142,8 @@ func ScaleMarkdown(rows []Scale) string {
 	}
 	table(&b, header, cells)
 	b.WriteString("\nA phase's time is its slowest member's: in production each member restores and boots on its own host, " +
-		"and the slowest holds the cluster up (etcdrill restores the members one after another on one machine). " +
+		"and the slowest holds the cluster up. On one machine etcdrill restores snapshots of more than 64 MiB on one member after another, " +
+		"so that each restore is timed as on a host of its own, not against the others for the disk. " +
 		"Bare restore is `etcdutl snapshot restore` of the same file alone on the same machine (median of its runs); " +
 		"restore ÷ bare is how much longer the drill's slowest restore took.\n")
 	for _, r := range rows {
