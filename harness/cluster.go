@@ -10,7 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"maps"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -48,14 +49,20 @@ type Cluster struct {
 	v      Version
 	image  Image
 	runID  string
-	token  string
 	labels map[string]string
 	dc     *testcontainers.DockerClient
 	net    *testcontainers.DockerNetwork
 	pki    *PKI
 	lg     *slog.Logger
+	// publish is Config.PublishAddress parsed, and dialHost the host
+	// members' endpoints are dialed at (see dialHost); localEngine says
+	// whether the engine runs on this machine (see hostPorts).
+	publish     netip.Addr
+	dialHost    string
+	localEngine bool
 
 	mu      sync.Mutex
+	token   string // see Token; guarded by mu
 	members []*Member
 	closed  bool
 	root    *Credentials // set once auth is enabled
@@ -99,6 +106,10 @@ func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 // testcontainers, a failed New still returns the half-built cluster, so
 // call `defer c.Close(ctx)` before checking the error; Close is nil-safe
 // and idempotent.
+//
+// Members are created all at once and then started all at once, as an
+// operator starts etcd on every host of a new cluster: one member alone
+// cannot elect a leader, so starting them one by one only adds waiting.
 func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	cfg, v, err := NewConfig(opts...)
 	if err != nil {
@@ -115,72 +126,135 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	c.lg = cfg.Logger.With("run", c.runID)
 	host, _ := os.Hostname()
 	c.labels = map[string]string{LabelManaged: "true", LabelRun: c.runID, LabelPID: strconv.Itoa(os.Getpid()), LabelHost: host}
-
-	if n, err := Reap(ctx, dc, c.lg); err != nil {
-		c.lg.Warn("reap leftovers", "err", err)
-	} else if n > 0 {
-		c.lg.Info("reaped leftovers of earlier runs", "objects", n)
-	}
-	bctx, cancel := context.WithTimeout(ctx, cfg.Timeouts.ImageBuild)
-	defer cancel()
-	if cfg.Image != "" {
-		c.image, err = UseImage(bctx, dc, cfg.Image, v)
-	} else {
-		c.image, err = EnsureImage(bctx, dc, v, c.lg)
-	}
-	if err != nil {
+	if err := c.useEngine(dc.DaemonHost()); err != nil {
 		return c, err
 	}
-	if cfg.TLS {
-		if c.pki, err = NewPKI(); err != nil {
-			return c, err
+
+	start := time.Now()
+	// The setup steps are independent, so they overlap. Reaping cannot
+	// touch this run's objects: they carry the PID of this live process.
+	var wg sync.WaitGroup
+	var reaped int
+	var reapErr, netErr error
+	wg.Go(func() { reaped, reapErr = Reap(ctx, dc, c.lg) })
+	wg.Go(func() {
+		if c.net, netErr = network.New(ctx, network.WithLabels(maps.Clone(c.labels))); netErr != nil {
+			netErr = fmt.Errorf("create network: %w", netErr)
 		}
+	})
+	err = c.setupImageAndPKI(ctx)
+	wg.Wait()
+	if reapErr != nil {
+		c.lg.Warn("reap leftovers", "err", reapErr)
+	} else if reaped > 0 {
+		c.lg.Info("reaped leftovers of earlier runs", "objects", reaped)
 	}
-	c.net, err = network.New(ctx, network.WithLabels(c.labels))
+	if err = errors.Join(err, netErr); err != nil {
+		return c, err
+	}
+	ports, err := c.hostPorts(ctx, cfg.Members)
 	if err != nil {
-		return c, fmt.Errorf("create network: %w", err)
+		return c, err
 	}
 	names := make([]string, cfg.Members)
 	for i := range names {
 		names[i] = "m" + strconv.Itoa(i+1)
 	}
-	for _, name := range names {
-		m, err := c.addMember(ctx, name)
-		if err != nil {
-			return c, err
-		}
-		spec := c.Spec(name, InitialCluster(names, cfg.TLS), "new")
-		if err := m.Create(ctx, spec); err != nil {
+	members := make([]*Member, len(names))
+	for i, name := range names {
+		if members[i], err = c.addMember(name, ports[i]); err != nil {
 			return c, err
 		}
 	}
-	for _, m := range c.Members() {
-		if err := m.Start(ctx); err != nil {
-			return c, err
-		}
+	setup := time.Since(start)
+	initial := InitialCluster(names, cfg.TLS)
+	if err := eachMember(members, func(m *Member) error { return m.Create(ctx, c.Spec(m.name, initial, "new")) }); err != nil {
+		return c, err
 	}
+	created := time.Since(start)
+	if err := eachMember(members, func(m *Member) error { return m.Start(ctx) }); err != nil {
+		return c, err
+	}
+	c.lg.Debug("members started", "members", len(members), "setup", setup.Round(time.Millisecond),
+		"created", created.Round(time.Millisecond), "started", time.Since(start).Round(time.Millisecond))
 	return c, c.WaitReady(ctx)
+}
+
+// useEngine works out, from the engine's address as the Docker client
+// resolved it (DOCKER_HOST or a Docker context), where client ports are
+// published and dialed, and whether host ports can be chosen here.
+func (c *Cluster) useEngine(daemonHost string) error {
+	var err error
+	if c.publish, err = parsePublishAddress(c.cfg.PublishAddress); err != nil {
+		return err
+	}
+	if c.dialHost, err = dialHost(c.cfg.PublishAddress, daemonHost); err != nil {
+		return fmt.Errorf("docker engine at %s: %w", daemonHost, err)
+	}
+	_, c.localEngine, _ = engineHost(daemonHost)
+	if !c.localEngine && c.publish.IsLoopback() {
+		c.lg.Warn("the Docker engine is remote but client ports are published on its loopback, which this machine cannot dial; set "+
+			EnvPublishAddress+" to an address of the engine's host", "engine", daemonHost, "publish", c.cfg.PublishAddress)
+	}
+	return nil
+}
+
+// setupImageAndPKI resolves the members' image, building it when
+// missing, and makes the run's certificates when TLS is on.
+func (c *Cluster) setupImageAndPKI(ctx context.Context) error {
+	bctx, cancel := context.WithTimeout(ctx, c.cfg.Timeouts.ImageBuild)
+	defer cancel()
+	var err error
+	if c.cfg.Image != "" {
+		c.image, err = UseImage(bctx, c.dc, c.cfg.Image, c.v)
+	} else {
+		c.image, err = EnsureImage(bctx, c.dc, c.v, c.lg)
+	}
+	if err != nil {
+		return err
+	}
+	if c.cfg.TLS {
+		// The server certificates must also be valid for the host the
+		// harness dials, when that is not the loopback.
+		if c.pki, err = NewPKI(c.dialHost); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachMember runs fn on every member at once and joins the errors, each
+// of which names its member.
+func eachMember(members []*Member, fn func(*Member) error) error {
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i, m := range members {
+		wg.Go(func() { errs[i] = fn(m) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Spec is the default member spec of this cluster for name.
 func (c *Cluster) Spec(name, initialCluster, state string) Spec {
 	return Spec{
-		Name: name, InitialCluster: initialCluster, Token: c.token, State: state, TLS: c.cfg.TLS,
+		Name: name, InitialCluster: initialCluster, Token: c.Token(), State: state, TLS: c.cfg.TLS,
 		QuotaBackendBytes: c.cfg.QuotaBackendBytes, EnableV2: c.cfg.EnableV2, CorruptCheck: c.cfg.CorruptCheck,
 	}
 }
 
-// addMember registers a member with a host port of its own; it creates
-// nothing in Docker yet.
-func (c *Cluster) addMember(ctx context.Context, name string) (*Member, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, fmt.Errorf("member %s: host port: %w", name, err)
-	}
+// addMember registers a member with host port port; it creates nothing
+// in Docker yet.
+func (c *Cluster) addMember(name string, port int) (*Member, error) {
 	m := &Member{c: c, name: name, port: port, volume: c.runID + "-" + name + "-data"}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, o := range c.members {
+		if o.name == name {
+			return nil, fmt.Errorf("member %s already exists", name)
+		}
+	}
 	c.members = append(c.members, m)
-	c.mu.Unlock()
 	return m, nil
 }
 
@@ -191,18 +265,11 @@ func (c *Cluster) AddMember(ctx context.Context, name string) (*Member, error) {
 	if c.Member(name) != nil {
 		return nil, fmt.Errorf("member %s already exists", name)
 	}
-	return c.addMember(ctx, name)
-}
-
-// freePort asks the kernel for a free loopback port. Members keep their
-// port for life, so a restarted member is at the same endpoint.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := c.hostPorts(ctx, 1)
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("member %s: %w", name, err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return c.addMember(name, ports[0])
 }
 
 // RunID identifies the run in labels, names and reports.
@@ -218,11 +285,19 @@ func (c *Cluster) Image() Image { return c.image }
 func (c *Cluster) Config() Config { return c.cfg }
 
 // Token is the current --initial-cluster-token.
-func (c *Cluster) Token() string { return c.token }
+func (c *Cluster) Token() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
 
 // SetToken changes the token new specs get (a restore makes a new logical
 // cluster with a new token).
-func (c *Cluster) SetToken(t string) { c.token = t }
+func (c *Cluster) SetToken(t string) {
+	c.mu.Lock()
+	c.token = t
+	c.mu.Unlock()
+}
 
 // Logger is the run's logger.
 func (c *Cluster) Logger() *slog.Logger { return c.lg }

@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 )
 
@@ -65,6 +66,13 @@ type Config struct {
 	// CorruptCheck turns on the initial and compaction hash checks.
 	// Default false.
 	CorruptCheck bool `json:"corrupt_check,omitempty"`
+	// PublishAddress is the IP, on the Docker engine's host, that members'
+	// client ports are published on; with a remote engine (DOCKER_HOST) it
+	// must be one this machine reaches, or 0.0.0.0 or :: for all
+	// interfaces, which the harness then dials at DOCKER_HOST's host.
+	// Default $ETCDRILL_PUBLISH_ADDRESS when set, else 127.0.0.1: never
+	// all interfaces unless asked.
+	PublishAddress string `json:"publish_address"`
 	// Timeouts bound every wait. Default DefaultTimeouts().
 	Timeouts Timeouts `json:"timeouts"`
 	// Logger receives start/done lines. Default slog.Default().
@@ -97,6 +105,12 @@ func WithQuota(bytes int64) Option {
 // WithV2 turns the v2 API on (3.5 only).
 func WithV2() Option { return func(c *Config) error { c.EnableV2 = true; return nil } }
 
+// WithPublishAddress sets the IP client ports are published on (see
+// Config.PublishAddress); NewConfig checks that it is an IP literal.
+func WithPublishAddress(addr string) Option {
+	return func(c *Config) error { c.PublishAddress = addr; return nil }
+}
+
 // WithTimeouts replaces all timeouts.
 func WithTimeouts(t Timeouts) Option { return func(c *Config) error { c.Timeouts = t; return nil } }
 
@@ -105,7 +119,11 @@ func WithLogger(lg *slog.Logger) Option { return func(c *Config) error { c.Logge
 
 // NewConfig applies opts over the defaults and validates the result.
 func NewConfig(opts ...Option) (Config, Version, error) {
-	cfg := Config{Version: DefaultVersion, Members: 3, Name: "etcdrill", Timeouts: DefaultTimeouts(), Logger: slog.Default()}
+	cfg := Config{Version: DefaultVersion, Members: 3, Name: "etcdrill", PublishAddress: DefaultPublishAddress,
+		Timeouts: DefaultTimeouts(), Logger: slog.Default()}
+	if a := os.Getenv(EnvPublishAddress); a != "" {
+		cfg.PublishAddress = a
+	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return cfg, Version{}, err
@@ -122,6 +140,17 @@ func NewConfig(opts ...Option) (Config, Version, error) {
 	}
 	if cfg.EnableV2 && !v.HasV2() {
 		return cfg, v, fmt.Errorf("etcd %s has no v2 API (removed in 3.6)", v)
+	}
+	// The address must be one Docker can bind, and with DOCKER_HOST one
+	// the harness can dial: say so now rather than at the first create.
+	if _, err := parsePublishAddress(cfg.PublishAddress); err != nil {
+		if env := os.Getenv(EnvPublishAddress); env != "" && env == cfg.PublishAddress {
+			err = fmt.Errorf("%s: %w", EnvPublishAddress, err)
+		}
+		return cfg, v, err
+	}
+	if _, err := dialHost(cfg.PublishAddress, os.Getenv("DOCKER_HOST")); err != nil {
+		return cfg, v, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -63,11 +63,12 @@ func InitialCluster(names []string, tls bool) string {
 	return strings.Join(parts, ",")
 }
 
-// Flags returns etcd's arguments for version v. It returns an error for a
-// setting the version does not have, rather than a flag etcd would refuse.
+// Flags returns etcd's arguments for version v. It returns an error, which
+// names the member, for a setting the version does not have, rather than
+// a flag etcd would refuse.
 func Flags(v Version, s Spec) ([]string, error) {
 	if s.EnableV2 && !v.HasV2() {
-		return nil, fmt.Errorf("etcd %s has no v2 API (--enable-v2 was removed in 3.6)", v)
+		return nil, fmt.Errorf("member %s: etcd %s has no v2 API (--enable-v2 was removed in 3.6)", s.Name, v)
 	}
 	if s.State != "new" && s.State != "existing" {
 		return nil, fmt.Errorf("member %s: initial cluster state %q, want new or existing", s.Name, s.State)

@@ -122,6 +122,9 @@ func TestFlagsEnableV2(t *testing.T) {
 				if strings.Contains(err.Error(), "\n") {
 					t.Errorf("error spans lines: %q", err)
 				}
+				if !strings.Contains(err.Error(), "member m2") {
+					t.Errorf("error %q does not name the member", err)
+				}
 				return
 			}
 			if err != nil {

@@ -1,11 +1,14 @@
 package harness
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,10 +25,14 @@ import (
 )
 
 // Member is one etcd member: a container, a data volume mounted at
-// DataDir, and a client port published on 127.0.0.1.
+// DataDir, and a client port published on the cluster's publish address
+// (Config.PublishAddress). Its methods are safe for concurrent use.
 type Member struct {
-	c      *Cluster
-	name   string
+	c    *Cluster
+	name string
+	// port is the host port the client port is published on, the same
+	// for every container the member gets, so that drills find a
+	// restarted or re-created member at the same endpoint.
 	port   int
 	volume string
 
@@ -68,9 +75,11 @@ func (m *Member) imageTag() string {
 // Name is the member name, also its host name inside the network.
 func (m *Member) Name() string { return m.name }
 
-// Endpoint is the client URL the harness dials: the published port.
+// Endpoint is the client URL the harness dials: the published port, at
+// the publish address, or at the engine's host when ports are published
+// on all interfaces.
 func (m *Member) Endpoint() string {
-	return fmt.Sprintf("%s://127.0.0.1:%d", scheme(m.c.cfg.TLS), m.port)
+	return endpointURL(m.c.cfg.TLS, m.c.dialHost, m.port)
 }
 
 // ClientURL is the client URL inside the network.
@@ -115,36 +124,33 @@ func (m *Member) Create(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{Name: m.volume, Labels: m.c.labels}); err != nil {
-		return fmt.Errorf("member %s: create volume: %w", m.name, err)
-	}
-	var files []testcontainers.ContainerFile
+	var pki []byte
 	if m.c.pki != nil {
-		pf, err := m.c.pki.MemberFiles(m.name)
+		files, err := m.c.pki.MemberFiles(m.name)
 		if err != nil {
 			return err
 		}
-		for path, body := range pf {
-			mode := int64(0o644)
-			if strings.HasSuffix(path, ".key") {
-				mode = 0o600
-			}
-			files = append(files, testcontainers.ContainerFile{Reader: strings.NewReader(string(body)), ContainerFilePath: path, FileMode: mode})
+		if pki, err = tarFiles(files); err != nil {
+			return fmt.Errorf("member %s: certificates: %w", m.name, err)
 		}
+	}
+	if _, err := m.c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{Name: m.volume, Labels: maps.Clone(m.c.labels)}); err != nil {
+		return fmt.Errorf("member %s: create volume: %w", m.name, err)
 	}
 	port := mnet.MustParsePort(strconv.Itoa(clientPort) + "/tcp")
 	req := testcontainers.ContainerRequest{
-		Image:          m.imageTag(),
-		Name:           m.ContainerName(),
-		Cmd:            args,
-		Labels:         m.c.labels,
+		Image: m.imageTag(),
+		Name:  m.ContainerName(),
+		Cmd:   args,
+		// testcontainers adds its labels to the map it is given, and
+		// members are created concurrently: each gets a copy.
+		Labels:         maps.Clone(m.c.labels),
 		Networks:       []string{m.c.net.Name},
 		NetworkAliases: map[string][]string{m.c.net.Name: {m.name}},
 		ExposedPorts:   []string{port.String()},
-		Files:          files,
 		ConfigModifier: func(cfg *container.Config) { cfg.Hostname = m.name },
 		HostConfigModifier: func(hc *container.HostConfig) {
-			hc.PortBindings = mnet.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: strconv.Itoa(m.port)}}}
+			hc.PortBindings = mnet.PortMap{port: {{HostIP: m.c.publish, HostPort: strconv.Itoa(m.port)}}}
 			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
 		},
 	}
@@ -158,7 +164,39 @@ func (m *Member) Create(ctx context.Context, spec Spec) error {
 	if err != nil {
 		return fmt.Errorf("member %s: create container: %w", m.name, err)
 	}
+	if pki != nil {
+		// One archive for all the files, rather than one copy per file.
+		if _, err := m.c.dc.CopyToContainer(ctx, m.id(), client.CopyToContainerOptions{DestinationPath: "/", Content: bytes.NewReader(pki)}); err != nil {
+			return fmt.Errorf("member %s: copy certificates: %w", m.name, err)
+		}
+	}
 	return nil
+}
+
+// tarFiles archives files, keyed by absolute path, for extraction at /:
+// keys (*.key) readable by root only, certificates by all.
+func tarFiles(files map[string][]byte) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now()
+	for _, path := range slices.Sorted(maps.Keys(files)) {
+		mode := int64(0o644)
+		if strings.HasSuffix(path, ".key") {
+			mode = 0o600
+		}
+		body := files[path]
+		h := &tar.Header{Name: strings.TrimPrefix(path, "/"), Mode: mode, Size: int64(len(body)), ModTime: now, Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(body); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Start starts the member's container; etcd starts with it.

@@ -327,3 +327,84 @@ type pipeAddr struct{}
 
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "pipe" }
+
+// TestServerCertForDialHosts: the server certificate is also valid for
+// the hosts NewPKI is given (where the harness dials a remote engine's
+// published ports); the peer certificate, used only inside the network,
+// is not.
+func TestServerCertForDialHosts(t *testing.T) {
+	p, err := NewPKI("10.1.2.3", "docker.example.com", "fd00::7", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := p.MemberFiles("m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := caPool(t, p.CAPEM)
+	server, peer := parseCert(t, files[serverCertPath]), parseCert(t, files[peerCertPath])
+	for _, host := range []string{"m1", "localhost", "127.0.0.1", "10.1.2.3", "docker.example.com", "fd00::7"} {
+		if _, err := server.Verify(x509.VerifyOptions{DNSName: host, Roots: roots}); err != nil {
+			t.Errorf("server cert for %s: %v", host, err)
+		}
+	}
+	if n := len(server.IPAddresses); n != 3 {
+		t.Errorf("server cert IPs %v: 127.0.0.1 given twice is not listed once", server.IPAddresses)
+	}
+	for _, host := range []string{"10.1.2.3", "docker.example.com"} {
+		if _, err := peer.Verify(x509.VerifyOptions{DNSName: host, Roots: roots}); err == nil {
+			t.Errorf("peer cert is valid for %s", host)
+		}
+	}
+}
+
+// TestMemberFilesIssuedOnce: every container of a member gets the same
+// certificates, issued once even when asked for concurrently, and a
+// caller changing its map changes no one else's.
+func TestMemberFilesIssuedOnce(t *testing.T) {
+	p, err := NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]map[string][]byte, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() {
+			f, err := p.MemberFiles("m1")
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = f
+		})
+	}
+	wg.Wait()
+	for i, f := range got[1:] {
+		if !bytes.Equal(f[serverCertPath], got[0][serverCertPath]) || !bytes.Equal(f[peerKeyPath], got[0][peerKeyPath]) {
+			t.Fatalf("call %d got other certificates", i+1)
+		}
+	}
+	got[0][serverCertPath] = nil
+	again, _ := p.MemberFiles("m1")
+	if len(again[serverCertPath]) == 0 {
+		t.Error("changing a returned map changed the PKI's")
+	}
+	other, _ := p.MemberFiles("m2")
+	if bytes.Equal(other[serverKeyPath], again[serverKeyPath]) {
+		t.Error("m1 and m2 share a key")
+	}
+}
+
+// BenchmarkMemberFiles: what TLS costs a member's first create.
+func BenchmarkMemberFiles(b *testing.B) {
+	for b.Loop() {
+		p, err := NewPKI()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range []string{"m1", "m2", "m3"} {
+			if _, err := p.MemberFiles(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

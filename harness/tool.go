@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -118,7 +119,7 @@ func (m *Member) toolRequest(kind string, args ...string) testcontainers.Contain
 		Name:       fmt.Sprintf("%s-%s-%s-%d", m.c.runID, m.name, kind, time.Now().UnixNano()%1e6),
 		Entrypoint: []string{"/usr/local/bin/" + args[0]},
 		Cmd:        args[1:],
-		Labels:     m.c.labels,
+		Labels:     maps.Clone(m.c.labels), // testcontainers writes its own labels into the map
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}, m.c.backupMount()}
 		},
