@@ -52,6 +52,17 @@ func TestRun(t *testing.T) {
 		{name: "report missing dir", args: []string{"report", "/nonexistent"}, code: 2, errHas: []string{"/nonexistent"}, stdoutNone: true},
 		{name: "report no dir", args: []string{"report"}, code: 2, errHas: []string{"accepts 1 arg"}, stdoutNone: true},
 		{name: "report two dirs", args: []string{"report", "/a", "/b"}, code: 2, stdoutNone: true},
+		{name: "zero parallel", args: []string{"run", "leader-kill", "--parallel", "0"}, code: 2, errHas: []string{"--parallel 0"}, stdoutNone: true},
+		{name: "negative parallel", args: []string{"run", "--all", "--parallel=-2"}, code: 2, errHas: []string{"--parallel -2"}, stdoutNone: true},
+		{name: "shard past the count", args: []string{"run", "--all", "--shard", "3/2"}, code: 2, errHas: []string{`--shard "3/2"`}, stdoutNone: true},
+		{name: "shard zero", args: []string{"run", "--all", "--shard", "0/2"}, code: 2, errHas: []string{`--shard "0/2"`}, stdoutNone: true},
+		{name: "shard not numbers", args: []string{"run", "--all", "--shard", "a/b"}, code: 2, errHas: []string{`--shard "a/b"`}, stdoutNone: true},
+		{name: "shard without a count", args: []string{"run", "--shard", "2"}, code: 2, errHas: []string{"--shard"}, stdoutNone: true},
+		{name: "run help has parallel and shard", args: []string{"run", "--help"}, code: 0, stdoutHas: []string{"--parallel", "--shard", "report --merge"}},
+		{name: "merge without dirs", args: []string{"report", "--merge"}, code: 2, errHas: []string{"--merge", "DIR"}, stdoutNone: true},
+		{name: "out without merge", args: []string{"report", "--out", "/tmp/x", "/a"}, code: 2, errHas: []string{"--out", "--merge"}, stdoutNone: true},
+		{name: "merge missing dir", args: []string{"report", "--merge", "/nonexistent-runs"}, code: 2, errHas: []string{"/nonexistent-runs"}, stdoutNone: true},
+		{name: "report help has merge", args: []string{"report", "-h"}, code: 0, stdoutHas: []string{"--merge", "--out", "report --merge runs/shard-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -131,12 +132,37 @@ func dashIfEmpty(s string) string {
 }
 
 func newReportCmd(w io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:     "report DIR",
-		Short:   "Re-render a drill's reports from its report.json",
-		Example: "  etcdrill report reports/runs/quorum-loss-v3.6.16-1a2b3c4d",
-		Args:    positional(cobra.ExactArgs(1)),
+	var merge bool
+	var out string
+	cmd := &cobra.Command{
+		Use:   "report DIR | --merge DIR... [--out DIR]",
+		Short: "Re-render a drill's reports from its report.json, or merge the runs of several directories",
+		Long: `Re-render a drill's report.md and report.html from its report.json.
+
+With --merge, read every run (each subdirectory with a report.json) under
+each DIR, such as the --out of each "etcdrill run --shard i/n", and write one
+index.html and one junit.xml over all of them into --out (default: the first
+DIR). A run found twice (the same run ID, or a DIR given twice) is listed
+once. The run directories are neither copied nor changed: the index links
+each report by its path relative to --out, so publish --out with the DIRs in
+the same layout (most simply, the DIRs inside --out).`,
+		Example: `  etcdrill report reports/runs/quorum-loss-v3.6.16-1a2b3c4d
+  etcdrill report --merge runs/shard-1 runs/shard-2 runs/shard-3 --out runs`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case merge && len(args) == 0:
+				return usageErr("report --merge: want at least one DIR of runs")
+			case !merge && cmd.Flags().Changed("out"):
+				return usageErr("report: --out goes with --merge")
+			case merge:
+				return nil
+			}
+			return positional(cobra.ExactArgs(1))(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if merge {
+				return mergeReports(w, args, out)
+			}
 			if err := reports.Render(args[0]); err != nil {
 				return usageErr("report: %v", err)
 			}
@@ -144,6 +170,42 @@ func newReportCmd(w io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&merge, "merge", false, "merge the runs under every DIR into one index.html and junit.xml")
+	cmd.Flags().StringVar(&out, "out", "", "with --merge: where index.html and junit.xml go (default: the first DIR)")
+	return cmd
+}
+
+// mergeReports is `report --merge DIR... [--out DIR]`: one index and one
+// JUnit report over the runs of every DIR (see reports.Merge). A run whose
+// record cannot be read is listed and is an error (exit 2) once both are
+// written, since CI would not see it otherwise.
+func mergeReports(w io.Writer, dirs []string, out string) error {
+	if out == "" {
+		out = dirs[0]
+	}
+	m, err := reports.Merge(out, dirs)
+	if m.Runs > 0 || err == nil {
+		msg := fmt.Sprintf("merged %s from %s into %s", countOf(m.Runs, "run"), countOf(m.Roots, "directory"), out)
+		if m.Duplicates > 0 {
+			msg += fmt.Sprintf(" (%s left out)", countOf(m.Duplicates, "duplicate"))
+		}
+		fmt.Fprintf(w, "%s: open %s; JUnit in %s\n", msg, filepath.Join(out, reports.IndexFile), filepath.Join(out, reports.JUnitFile))
+	}
+	if err != nil {
+		return usageErr("report --merge: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return nil
+}
+
+// countOf is "1 run", "2 runs", "3 directories".
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func newImagesCmd(w io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {

@@ -20,7 +20,8 @@ type runFlags struct {
 	version, versions, image, tls, auth, out string
 	data, fromSnapshot                       string
 	timeoutSet                               bool
-	members, writers                         int
+	members, writers, parallel               int
+	shard                                    string
 	seed                                     int64
 	rate                                     float64
 	timeout                                  time.Duration
@@ -32,7 +33,9 @@ const runExample = `  etcdrill run                                   # leader-ki
   etcdrill run --all --versions 3.5.35,3.6.16,3.7.3 --out reports/runs
   etcdrill run leader-kill --seed 42 --keep-artifacts -o json
   etcdrill run quorum-loss --data 1GiB                # 1 GiB of Kubernetes-shaped data
-  etcdrill run quorum-loss --from-snapshot backup.db  # start from your own snapshot`
+  etcdrill run quorum-loss --from-snapshot backup.db  # start from your own snapshot
+  etcdrill run --all --parallel 2                     # two drills at a time, each on its own cluster
+  etcdrill run --all --versions 3.5.35,3.6.16,3.7.3 --shard 2/3 --out runs/shard-2  # CI runner 2 of 3`
 
 func newRunCmd(stdout, stderr io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {
 	var f runFlags
@@ -68,6 +71,8 @@ per drill under --out. A summary table (or JSON with -o json) goes to stdout.`,
 	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "deadline for each drill; a drill still running then fails, naming its step (default grows with --data or --from-snapshot)")
 	fl.StringVar(&f.data, "data", "", "load this much data before the fault: SIZE (Kubernetes-shaped, e.g. 1GiB), k8s:SIZE, uniform:SIZE or uniform:KEYSxVALUESIZE (e.g. uniform:100000x10KiB)")
 	fl.StringVar(&f.fromSnapshot, "from-snapshot", "", "start the cluster from this snapshot file of yours (etcdctl snapshot save); every key in it must survive the drill")
+	fl.IntVar(&f.parallel, "parallel", defaultParallel, "run up to this many drills at once, each on its own cluster")
+	fl.StringVar(&f.shard, "shard", "", "run only shard i of n of the matrix (i/n, e.g. 2/3): n CI runners with the same flags, each with its own i, run every drill once; merge their --out with report --merge")
 	return cmd
 }
 
@@ -94,6 +99,12 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 		return usageErr("--rate %g: want a positive number of writes per second", f.rate)
 	case f.timeout <= 0:
 		return usageErr("--timeout %s: want a positive duration", f.timeout)
+	case f.parallel < 1:
+		return usageErr("--parallel %d: want 1 or more drills at once", f.parallel)
+	}
+	shardI, shardN, err := parseShard(f.shard)
+	if err != nil {
+		return err
 	}
 	opts := drill.Options{Image: f.image, Members: f.members, Seed: f.seed, OutDir: f.out, KeepArtifacts: f.keep, Logger: lg,
 		Data: f.data, FromSnapshot: f.fromSnapshot}
@@ -101,7 +112,6 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 		opts.Timeout = f.timeout // else Resolve's default, grown for the data
 	}
 	opts.Load.Writers, opts.Load.Rate = f.writers, f.rate
-	var err error
 	if opts.TLS, err = onOffAuto("tls", f.tls); err != nil {
 		return err
 	}
@@ -129,33 +139,61 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 			return usageErr("%v", err)
 		}
 	}
-	for _, v := range versions {
-		if err := preflight(ctx, v, f.image); err != nil {
-			return err
+	if shardN > 0 {
+		all := len(matrix)
+		if matrix, err = scenarios.Shard(matrix, shardI, shardN); err != nil {
+			return usageErr("--shard: %v", err)
+		}
+		fmt.Fprintln(stderr, "etcdrill:", shardNote(shardI, shardN, len(matrix), all))
+	}
+	checked := map[string]bool{}
+	for _, e := range matrix {
+		if v := e.Version; !checked[v.String()] {
+			checked[v.String()] = true
+			if err := preflight(ctx, v, f.image); err != nil {
+				return err
+			}
 		}
 	}
-	prog := newProgress(stderr, len(matrix))
+	prog := newProgress(stderr, len(matrix), f.parallel)
 	if prog.live {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	opts.OnStep = prog.step
+	// Drills run on goroutines of their own, up to --parallel at once;
+	// each writes only its own result, read once all have returned.
+	type result struct {
+		res drill.Result
+		err error
+	}
+	results := make([]*result, len(matrix))
+	forEach(ctx, len(matrix), f.parallel, func(i int) bool {
+		e := matrix[i]
+		o := entryOptions(opts, e)
+		p := prog.start(e.Name(), e.Version.String())
+		o.OnStep = p.step
+		if f.parallel > 1 && o.Logger != nil {
+			o.Logger = o.Logger.With("drill", e.Name(), "version", e.Version.String())
+		}
+		res, err := drill.Run(ctx, e.Scenario, o)
+		results[i] = &result{res, err}
+		p.done(res.Record)
+		return res.Record != nil
+	})
+	prog.close()
 	var rows []summaryRow
 	failed, interrupted := 0, 0
-	for _, e := range matrix {
-		if ctx.Err() != nil {
-			break
-		}
-		prog.start(e.Name(), e.Version.String())
-		res, err := drill.Run(ctx, e.Scenario, entryOptions(opts, e))
-		if res.Record == nil { // refused before it started: checked above, so an environment error
-			return usageErr("%s: %v", e.Name(), err)
-		}
-		prog.done(res.Record)
-		rows = append(rows, newSummaryRow(e.Name(), res.Record, res.Dir))
+	for i, r := range results { // matrix order, whatever order they finished in
 		switch {
-		case res.Record.Verdict == record.Interrupted:
+		case r == nil: // not started: interrupted, or after an environment error
+			continue
+		case r.res.Record == nil: // refused before it started: checked above, so an environment error
+			return usageErr("%s: %v", matrix[i].Name(), r.err)
+		}
+		rows = append(rows, newSummaryRow(matrix[i].Name(), r.res.Record, r.res.Dir))
+		switch {
+		case r.res.Record.Verdict == record.Interrupted:
 			interrupted++
-		case err != nil || res.Record.Verdict == record.Fail:
+		case r.err != nil || r.res.Record.Verdict == record.Fail:
 			failed++
 		}
 	}
