@@ -37,7 +37,7 @@ healthy
 # ops, then failure ops, each ended by a blank line).
 { echo; for i in $(seq 1 100); do echo "put /bare/$i value-$i"; done; echo; echo; } |
 	docker exec -i $run-m1 etcdctl --endpoints=http://m1:2379 txn >/dev/null
-docker exec $run-m1 etcdctl --endpoints=http://m1:2379 snapshot save /tmp/snapshot.db >/dev/null
+docker exec $run-m1 etcdctl --endpoints=http://m1:2379 snapshot save /tmp/snapshot.db >/dev/null 2>&1
 docker cp $run-m1:/tmp/snapshot.db "$work/snapshot.db" >/dev/null
 docker rm -f $run-m2 $run-m3 >/dev/null && docker volume rm $run-m2 $run-m3 >/dev/null
 if docker exec $run-m1 etcdctl --endpoints=http://m1:2379 --command-timeout=2s put /bare/refused x >/dev/null 2>&1; then
