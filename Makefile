@@ -14,7 +14,7 @@ TEST_TIMEOUT  ?= 75m
 # Ryuk (testcontainers' reaper) needs a registry image; etcdrill reaps its own.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build drill test unit bench bench-scale bench-drills test-scale images lint clean browser
+.PHONY: all build drill test test-parallel unit bench bench-scale bench-drills test-scale images lint clean browser
 
 all: build
 
@@ -40,6 +40,17 @@ test: browser
 BENCH_ROUNDS  ?= 5
 bench-drills: build
 	scripts/bench-drills.sh $(BENCH_ROUNDS) $(ETCD_VERSION)
+
+# The containerized suites in parallel Ginkgo processes (ginkgo -p, the
+# CLI of the ginkgo module this one already requires): images are built
+# once by the first process. Not yet `make test`: it has still to pass
+# many times in a row on 2 cores.
+GINKGO        ?= $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+PROCS         ?= 2
+test-parallel: browser
+	$(GO) test -short -count=1 ./...
+	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
+	  $(GINKGO) -p --procs=$(PROCS) --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
 
 # The production-sized drills (Ginkgo label "scale"): quorum-loss on 1 GiB
 # of Kubernetes-shaped data on every version. Not part of `make test`.

@@ -44,17 +44,23 @@ const (
 	drillTimeout      = 6 * time.Minute
 )
 
-var _ = BeforeSuite(func(ctx SpecContext) {
+// The images are built once, by the first Ginkgo process; under `ginkgo
+// -p` the others wait for it, then each sets its own options. A suite
+// that must skip (no Docker outside CI, -short) skips on every process.
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	lg := slog.New(slog.NewTextHandler(GinkgoWriter, nil))
+	skip, err := harness.SuiteReady(ctx, lg, testing.Short(), versions...)
+	Expect(err).NotTo(HaveOccurred())
+	return []byte(skip)
+}, func(ctx SpecContext, skip []byte) {
 	opts = drill.Options{
 		Version: versions[0].String(),
 		OutDir:  os.Getenv("ETCDRILL_REPORT_DIR"),
 		Logger:  slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
 	}
-	skip, err := harness.SuiteReady(ctx, opts.Logger, testing.Short(), versions...)
-	if skip != "" {
-		Skip(skip)
+	if len(skip) > 0 {
+		Skip(string(skip))
 	}
-	Expect(err).NotTo(HaveOccurred())
 }, NodeTimeout(imageBuildTimeout))
 
 func envOr(k, def string) string {
