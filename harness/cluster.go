@@ -168,11 +168,11 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	}
 	setup := time.Since(start)
 	initial := InitialCluster(names, cfg.TLS)
-	if err := eachMember(members, func(m *Member) error { return m.Create(ctx, c.Spec(m.name, initial, "new")) }); err != nil {
+	if err := EachMember(members, func(m *Member) error { return m.Create(ctx, c.Spec(m.name, initial, "new")) }); err != nil {
 		return c, err
 	}
 	created := time.Since(start)
-	if err := eachMember(members, func(m *Member) error { return m.Start(ctx) }); err != nil {
+	if err := EachMember(members, func(m *Member) error { return m.Start(ctx) }); err != nil {
 		return c, err
 	}
 	c.lg.Debug("members started", "members", len(members), "setup", setup.Round(time.Millisecond),
@@ -223,9 +223,9 @@ func (c *Cluster) setupImageAndPKI(ctx context.Context) error {
 	return nil
 }
 
-// eachMember runs fn on every member at once and joins the errors, each
-// of which names its member.
-func eachMember(members []*Member, fn func(*Member) error) error {
+// EachMember runs fn on every member at once and joins the errors, each
+// of which should name its member.
+func EachMember(members []*Member, fn func(*Member) error) error {
 	errs := make([]error, len(members))
 	var wg sync.WaitGroup
 	for i, m := range members {

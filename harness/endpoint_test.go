@@ -183,7 +183,7 @@ func TestEachMemberRunsAtOnce(t *testing.T) {
 	members := []*Member{{name: "m1"}, {name: "m2"}, {name: "m3"}}
 	var in atomic.Int32
 	all := make(chan struct{})
-	err := eachMember(members, func(m *Member) error {
+	err := EachMember(members, func(m *Member) error {
 		if in.Add(1) == int32(len(members)) {
 			close(all)
 		}
@@ -198,7 +198,7 @@ func TestEachMemberRunsAtOnce(t *testing.T) {
 		return errors.New("member " + m.name + ": failed")
 	})
 	if err == nil || !strings.Contains(err.Error(), "member m2: failed") || !strings.Contains(err.Error(), "member m3: failed") {
-		t.Fatalf("eachMember = %v; want both failures", err)
+		t.Fatalf("EachMember = %v; want both failures", err)
 	}
 	if strings.Contains(err.Error(), "never started") {
 		t.Fatalf("members ran one after another: %v", err)

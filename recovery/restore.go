@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -126,13 +125,7 @@ func each(members []*harness.Member, together bool, fn func(*harness.Member) err
 		}
 		return nil
 	}
-	errs := make([]error, len(members))
-	var wg sync.WaitGroup
-	for i, m := range members {
-		wg.Go(func() { errs[i] = fn(m) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return harness.EachMember(members, fn)
 }
 
 // Distribute copies the snapshot to the members' hosts: streamed once

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 
 	"github.com/etcdrill/etcdrill/record"
@@ -40,16 +39,7 @@ func scanRuns(root string) ([]run, error) {
 		r, err := ReadJSON(path)
 		runs = append(runs, run{Dir: e.Name(), Rec: r, Err: err})
 	}
-	sort.SliceStable(runs, func(i, j int) bool {
-		a, b := runs[i], runs[j]
-		if (a.Rec == nil) != (b.Rec == nil) {
-			return a.Rec != nil
-		}
-		if a.Rec != nil && !a.Rec.Start.Equal(b.Rec.Start) {
-			return a.Rec.Start.After(b.Rec.Start)
-		}
-		return a.Dir < b.Dir
-	})
+	sortRuns(runs)
 	return runs, nil
 }
 

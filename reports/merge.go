@@ -119,8 +119,8 @@ func Merge(out string, roots []string) (Merged, error) {
 	return m, errors.Join(errs...)
 }
 
-// sortRuns orders runs as scanRuns does: newest drill first, runs with
-// the same start by directory, unreadable runs last.
+// sortRuns orders runs for an index: newest drill first, runs with the
+// same start by directory, unreadable runs last.
 func sortRuns(runs []run) {
 	sort.SliceStable(runs, func(i, j int) bool {
 		a, b := runs[i], runs[j]
