@@ -71,14 +71,17 @@ type Options struct {
 // Config is a drill's configuration, resolved and validated once by
 // Resolve; the record copies it.
 type Config struct {
-	Version       harness.Version
-	Image         string
-	Members       int
-	TLS, Auth     bool
-	Seed          int64
-	Load          workload.Config
-	Data          workload.DataSpec
-	FromSnapshot  string
+	Version      harness.Version
+	Image        string
+	Members      int
+	TLS, Auth    bool
+	Seed         int64
+	Load         workload.Config
+	Data         workload.DataSpec
+	FromSnapshot string
+	// DataBytes is the size of Data or of the FromSnapshot file, as
+	// Resolve found it; budgets grow with it.
+	DataBytes     int64
 	OutDir        string
 	KeepArtifacts bool
 	KeepSnapshot  bool

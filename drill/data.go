@@ -49,6 +49,7 @@ func (c *Config) data(o Options) error {
 		}
 		size = fi.Size()
 	}
+	c.DataBytes = size
 	if o.Timeout == 0 && size > 0 {
 		c.Timeout += 8 * time.Duration(size) * time.Second / harness.MinThroughput
 	}
@@ -57,17 +58,6 @@ func (c *Config) data(o Options) error {
 
 // large reports whether the drill runs on production-sized data.
 func (c Config) large() bool { return !c.Data.IsZero() || c.FromSnapshot != "" }
-
-// dataSize is the size of the drill's data in bytes, for budgets.
-func (c Config) dataSize() int64 {
-	if !c.Data.IsZero() {
-		return c.Data.Size()
-	}
-	if fi, err := os.Stat(c.FromSnapshot); err == nil {
-		return fi.Size()
-	}
-	return 0
-}
 
 // Data is the loaded data profile, kept with State: the dataset whose
 // every key verification checks, and its traffic while the drill runs.

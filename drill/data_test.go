@@ -21,6 +21,9 @@ func TestResolveDataProfile(t *testing.T) {
 	if cfg.Data.IsZero() || cfg.Data.Profile != workload.ProfileK8s || cfg.Data.Size() != 1<<30 {
 		t.Fatalf("data = %+v", cfg.Data)
 	}
+	if cfg.DataBytes != 1<<30 {
+		t.Errorf("DataBytes = %d, want the profile's size", cfg.DataBytes)
+	}
 	if cfg.Timeout <= DefaultTimeout {
 		t.Errorf("the default deadline does not grow with 1 GiB of data: %s", cfg.Timeout)
 	}

@@ -31,7 +31,7 @@ func readKeyspace(ctx context.Context, d *Drill, cli *clientv3.Client, upTo int6
 	var dsc *verify.DatasetCheck
 	var dsPrefix []byte
 	if ds := State[Data](d).Set; ds != nil {
-		dsc, dsPrefix = verify.NewDatasetCheck(ds, upTo), []byte(ds.Spec().Prefix())
+		dsc, dsPrefix = verify.NewDatasetCheck(ds, upTo), []byte(ds.Prefix())
 	}
 	var fc *verify.SourceCompare
 	if f := State[Operator](d).File; f != nil {

@@ -50,7 +50,7 @@ func Run(ctx context.Context, s *Scenario, o Options) (Result, error) {
 func (d *Drill) RunSteps(ctx context.Context, steps []Step) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, d.Config.Timeout, fmt.Errorf("%w (%s)", ErrDeadline, d.Config.Timeout))
 	defer cancel()
-	if n := d.Config.dataSize(); n > 0 {
+	if n := d.Config.DataBytes; n > 0 {
 		ctx = harness.WithDataSize(ctx, n) // every command's budget grows with the data
 	}
 	for i, st := range steps {
