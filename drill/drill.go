@@ -90,6 +90,7 @@ func State[T any](d *Drill) *T {
 // work dir; it is safe to call twice.
 func (d *Drill) Close(ctx context.Context) error {
 	d.stopLoad()
+	d.stopWatchers()
 	err := d.Cluster.Close(ctx)
 	if d.workDir != "" {
 		err = errors.Join(err, os.RemoveAll(d.workDir))
@@ -121,6 +122,7 @@ func (d *Drill) stopLoad() {
 		d.runner.Stop()
 		d.runner = nil
 	}
+	d.stopClients()
 	if d.loadCli != nil {
 		d.loadCli.Close()
 		d.loadCli = nil

@@ -26,7 +26,7 @@ type keyspace struct {
 // (0 without one), which bounds what the data profile must hold.
 func readKeyspace(ctx context.Context, d *Drill, cli *clientv3.Client, upTo int64) (keyspace, error) {
 	var ks keyspace
-	prefix := []byte(d.Config.Load.Prefix)
+	prefix, hot := []byte(d.Config.Load.Prefix), []byte(d.HotPrefix())
 	var dig verify.Digester
 	var dsc *verify.DatasetCheck
 	var dsPrefix []byte
@@ -41,6 +41,8 @@ func readKeyspace(ctx context.Context, d *Drill, cli *clientv3.Client, upTo int6
 	_, err := verify.Scan(ctx, cli, "", verify.ScanOptions{PageTimeout: d.Config.Timeouts.Command}, func(kv verify.KV) error {
 		dig.Add(kv.Key, kv.Value)
 		switch {
+		case bytes.HasPrefix(kv.Key, hot):
+			// The clients' hot keys: their history is the check.
 		case bytes.HasPrefix(kv.Key, prefix):
 			ks.load = append(ks.load, verify.KV{Key: bytes.Clone(kv.Key), Value: bytes.Clone(kv.Value)})
 		case dsc != nil && bytes.HasPrefix(kv.Key, dsPrefix):

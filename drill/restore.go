@@ -18,6 +18,10 @@ type Restore struct {
 	Snapshot      *recovery.Snapshot
 	UpTo          int64
 	ClusterBefore uint64
+	// CompactedThrough gives, per cluster ID, the revision a restore with
+	// --mark-compacted marked compacted: watches resumed at or below it
+	// must be refused.
+	CompactedThrough map[uint64]int64
 }
 
 // UseSnapshot makes snap the one the drill restores, bounding the

@@ -56,13 +56,18 @@ func StartLoad(ctx context.Context, d *Drill) error {
 			return record.Action{}, err
 		}
 		d.loadCli = cli // closed with the load
+		// The watchers first, so they see the load from its first write.
+		if err := d.startClients(ctx, cli); err != nil {
+			return record.Action{}, err
+		}
 		d.runner = workload.Start(ctx, cli, d.Config.Load, d.Ledger)
-		out := ""
+		out := fmt.Sprintf("; %d clients reading and updating %d hot keys under %s; %d watchers on %s",
+			HotClients, HotKeys, d.HotPrefix(), Watchers, d.Config.Load.Prefix)
 		if ds := State[Data](d).Set; ds != nil && d.Config.Data.Profile == "k8s" {
 			// The API server compacts every 5 minutes; a drill lasts about
 			// one, so its compactions come more often.
 			State[Data](d).Traffic = ds.StartTraffic(ctx, cli, workload.TrafficConfig{CompactInterval: 10 * time.Second})
-			out = fmt.Sprintf("; Kubernetes-shaped traffic on %s: updates, deletes, events on leases, watchers, compaction", d.Config.Data.Prefix())
+			out += fmt.Sprintf("; Kubernetes-shaped traffic on %s: updates, deletes, events on leases, watchers, compaction", d.Config.Data.Prefix())
 		}
 		n, err := d.WaitAcks(ctx, time.Time{}, 100)
 		if err == nil {
@@ -141,6 +146,7 @@ func VerifyWith(ctx context.Context, d *Drill, extra ...record.Check) error {
 		rep := verify.Integrity(d.Ledger.Writes(), ks.load, verify.IntegrityOptions{Prefix: d.Config.Load.Prefix, UpTo: upTo})
 		checks = append(checks, rep.Check())
 		checks = append(checks, ks.checks...)
+		checks = append(checks, d.clientChecks(ctx, cli)...)
 		m := &d.Record.Metrics
 		m.RPOWrites = record.Count(rep.Lost)
 		m.Digest, m.KeyCount = ks.digest, ks.keys

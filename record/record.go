@@ -72,6 +72,9 @@ type Record struct {
 	// recovery, as `endpoint status` and `member list` show it.
 	Before *ClusterState `json:"before,omitempty"`
 	After  *ClusterState `json:"after,omitempty"`
+	// Clients is what the clients saw while the drill ran: their
+	// operations on a hot keyset and their watch streams.
+	Clients *Clients `json:"clients,omitempty"`
 }
 
 // Config is what the drill ran against.

@@ -65,6 +65,7 @@ type page struct {
 	StateColumns []string
 	Steps        []stepRow
 	Checks       []checkRow
+	Clients      *clientsView
 	// The figures of drills on large data; absent (nil, "", false) in
 	// records written before they were measured, which then render as
 	// they always did.
@@ -135,6 +136,7 @@ func newPage(r *record.Record) page {
 	for _, c := range r.Checks {
 		p.Checks = append(p.Checks, checkRow{c, verdictClass(c.Verdict), verdictLabel(c.Verdict)})
 	}
+	p.Clients = newClientsView(r)
 	return p
 }
 

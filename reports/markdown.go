@@ -41,6 +41,7 @@ func renderMarkdown(r *record.Record) ([]byte, error) {
 	writeNumbers(&b, r)
 	writePhases(&b, r)
 	writeRunbook(&b, r.Steps)
+	writeClients(&b, r)
 	writeChecks(&b, r.Checks)
 	if line := peakRSS(r.Metrics); line != "" {
 		fmt.Fprintf(&b, "\n*%s*\n", line)

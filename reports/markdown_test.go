@@ -208,3 +208,35 @@ func render(t *testing.T, r *record.Record) string {
 	}
 	return b.String()
 }
+
+func TestClientsSection(t *testing.T) {
+	r := &record.Record{Scenario: "x", Verdict: record.Fail, Start: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	r.Clients = &record.Clients{Keys: 8, Watchers: 2, WatchSessions: 3, WatchEvents: 120, WatchRefused: 1, Visualization: "linearizability.html",
+		Ops:    []record.OpCount{{Kind: "get", Acknowledged: 10, Indeterminate: 1}},
+		Epochs: []record.ClientEpoch{{Cluster: "c1", From: r.Start}, {Cluster: "c2", From: r.Start.Add(5 * time.Second), Ops: 8}}}
+	r.Checks = []record.Check{{Name: "linearizable", Verdict: record.Fail, Summary: "1 of 16 key histories are not linearizable"}}
+	var md bytes.Buffer
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## What clients saw", "| get | 10 | 0 | 1 |", "| 2 | c2 | 5.00 s | 8 |", "[linearizability.html](linearizability.html)", "3 streams", "1 resumes refused"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	var h bytes.Buffer
+	if err := HTML(&h, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="clients"`, `href="linearizability.html"`, "not linearizable"} {
+		if !strings.Contains(h.String(), want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+	r.Clients = nil
+	md.Reset()
+	Markdown(&md, r)
+	if strings.Contains(md.String(), "What clients saw") {
+		t.Error("a record without clients must render no section")
+	}
+}

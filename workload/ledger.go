@@ -30,6 +30,7 @@ type Write struct {
 	Digest   string    `json:"digest"` // ValueDigest of the value written
 	Outcome  Outcome   `json:"outcome"`
 	Revision int64     `json:"revision,omitempty"` // set when acknowledged
+	Cluster  uint64    `json:"cluster,omitempty"`  // the acknowledging cluster's ID
 	Start    time.Time `json:"start"`
 	End      time.Time `json:"end"`
 	Err      string    `json:"error,omitempty"`

@@ -118,7 +118,7 @@ func Put(ctx context.Context, kv clientv3.KV, l *Ledger, timeout time.Duration, 
 	if err != nil {
 		w.Err = err.Error()
 	} else {
-		w.Revision = resp.Header.Revision
+		w.Revision, w.Cluster = resp.Header.Revision, resp.Header.ClusterId
 	}
 	l.Record(w)
 	return w, err

@@ -1,0 +1,221 @@
+package drill
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/reports"
+	"github.com/etcdrill/etcdrill/verify"
+	"github.com/etcdrill/etcdrill/workload"
+)
+
+// The clients beside the writers: a few clients reading and updating a
+// small hot keyset, and watchers on the drill's prefix, throughout the
+// drill. What they saw is checked for linearizability and for watch
+// ordering, gaps and compaction.
+const (
+	// HotKeys is the size of the hot keyset, HotClients the clients
+	// reading and updating it.
+	HotKeys    = 8
+	HotClients = 2
+	// Watchers is the number of watchers.
+	Watchers = 2
+	// WatchProbeTimeout bounds the compaction probe: a watch resumed
+	// from below a compaction must be refused at once.
+	WatchProbeTimeout = 5 * time.Second
+	// VisualizationFile is porcupine's rendering of a history that is not
+	// linearizable, beside report.html.
+	VisualizationFile = "linearizability.html"
+)
+
+// clientFinalID is the client id of the final reads of the hot keys.
+const clientFinalID = 1000
+
+// ClientState is what the drill keeps of its clients.
+type ClientState struct {
+	History  *workload.History
+	config   workload.ClientsConfig
+	clients  *workload.Clients
+	watchers *workload.Watchers
+	watchCli *clientv3.Client
+	sessions []workload.WatchSession
+	// viz is porcupine's rendering of the first bad key history, written
+	// beside the report by Finish.
+	viz     []byte
+	checked bool
+}
+
+// HotPrefix is where the clients' hot keys live: under the load's prefix,
+// so auth grants cover them, and apart from the writers' keys, which the
+// ledger owns.
+func (d *Drill) HotPrefix() string { return d.Config.Load.Prefix + "hot/" }
+
+// startClients starts the hot-key clients on cli, which the load owns,
+// and the watchers on a client of their own that outlives the load, so
+// they watch through the fault and the recovery.
+func (d *Drill) startClients(ctx context.Context, cli *clientv3.Client) error {
+	st := State[ClientState](d)
+	st.History = &workload.History{}
+	st.config = workload.ClientsConfig{Prefix: d.HotPrefix(), Keys: HotKeys, Clients: HotClients, Seed: d.Config.Seed}
+	st.clients = workload.StartClients(ctx, cli, st.config, st.History, d.Config.Load.Writers)
+	wcli, err := d.Cluster.ClientAs(d.loadCreds)
+	if d.loadCreds == nil {
+		wcli, err = d.Cluster.Client()
+	}
+	if err != nil {
+		return err
+	}
+	st.watchCli = wcli
+	st.watchers = workload.StartWatchers(ctx, wcli, d.Config.Load.Prefix, Watchers, 0)
+	return nil
+}
+
+// stopClients stops the hot-key clients; the watchers go on.
+func (d *Drill) stopClients() {
+	if st := State[ClientState](d); st.clients != nil {
+		st.clients.Stop()
+		st.clients = nil
+	}
+}
+
+// stopWatchers stops the watchers and keeps what they saw.
+func (d *Drill) stopWatchers() {
+	st := State[ClientState](d)
+	if st.watchers != nil {
+		st.sessions = st.watchers.Stop()
+		st.watchers = nil
+	}
+	if st.watchCli != nil {
+		st.watchCli.Close()
+		st.watchCli = nil
+	}
+}
+
+// clientChecks reads every hot key once more (the history's final
+// observations), stops the clients and watchers, probes that a watch
+// resumed below a compaction is refused, and checks the history and the
+// watch streams. It returns no checks when the drill ran no clients.
+func (d *Drill) clientChecks(ctx context.Context, cli *clientv3.Client) []record.Check {
+	st := State[ClientState](d)
+	if st.History == nil || st.checked {
+		return nil
+	}
+	st.checked = true // once: a drill verifying twice checks its clients once
+	d.stopClients()
+	for i := range st.config.Keys {
+		op := workload.Do(ctx, cli, workload.Op{Client: clientFinalID, Kind: workload.OpGet, Key: st.config.HotKey(i)}, d.Config.Timeouts.Command)
+		st.History.Record(op)
+	}
+	d.stopWatchers()
+	ops := st.History.Ops()
+	lin := verify.CheckLinearizable(ops, verify.LinearizableOptions{})
+	if lin.Violations() > 0 {
+		var buf bytes.Buffer
+		if err := lin.Visualize(&buf); err == nil {
+			st.viz = buf.Bytes()
+		}
+	}
+	changes := verify.Changes(ops)
+	for _, w := range d.Ledger.Writes() {
+		if w.Outcome == workload.Acknowledged {
+			changes = append(changes, verify.Change{Key: w.Key, Revision: w.Revision, Cluster: w.Cluster})
+		}
+	}
+	watch := verify.CheckWatches(st.sessions, changes, verify.WatchOptions{CompactedThrough: State[Restore](d).CompactedThrough})
+	d.Record.Clients = clientsRecord(ops, lin, st.sessions, st.viz != nil)
+	return []record.Check{lin.Check, watch, d.probeCompactedWatch(ctx, cli)}
+}
+
+// probeCompactedWatch compacts the keyspace at its current revision and
+// resumes a watch from just below it: etcd must refuse it as compacted,
+// which is what tells an informer to relist.
+func (d *Drill) probeCompactedWatch(ctx context.Context, cli *clientv3.Client) record.Check {
+	c := record.Check{Name: "watch-compacted"}
+	ctx, cancel := context.WithTimeout(ctx, WatchProbeTimeout)
+	defer cancel()
+	resp, err := cli.Get(ctx, d.HotPrefix(), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		c.Verdict, c.Summary = record.Fail, "read the current revision: "+err.Error()
+		return c
+	}
+	rev := resp.Header.Revision
+	if _, err := cli.Compact(ctx, rev); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
+		c.Verdict, c.Summary = record.Fail, fmt.Sprintf("compact at revision %d: %v", rev, err)
+		return c
+	}
+	for wr := range cli.Watch(ctx, d.Config.Load.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev-1)) {
+		if err := wr.Err(); errors.Is(err, rpctypes.ErrCompacted) && wr.CompactRevision == rev {
+			c.Verdict = record.Pass
+			c.Summary = fmt.Sprintf("after `etcdctl compact %d`, a watch resumed from revision %d was refused: %v (compact revision %d)", rev, rev-1, err, wr.CompactRevision)
+			return c
+		} else if err != nil {
+			c.Verdict, c.Summary = record.Fail, fmt.Sprintf("a watch resumed from revision %d after compacting at %d ended with %v, not as compacted at %d", rev-1, rev, err, rev)
+			return c
+		}
+		if len(wr.Events) > 0 {
+			c.Verdict, c.Summary = record.Fail, fmt.Sprintf("a watch resumed from revision %d after compacting at %d was served %d events instead of refused", rev-1, rev, len(wr.Events))
+			return c
+		}
+	}
+	c.Verdict, c.Summary = record.Fail, fmt.Sprintf("a watch resumed from revision %d after compacting at %d was not refused within %s", rev-1, rev, WatchProbeTimeout)
+	return c
+}
+
+func clientsRecord(ops []workload.Op, lin verify.Linearizability, sessions []workload.WatchSession, viz bool) *record.Clients {
+	r := &record.Clients{Keys: HotKeys, Watchers: Watchers, WatchSessions: len(sessions)}
+	idx := map[workload.OpKind]int{}
+	for _, o := range ops {
+		i, ok := idx[o.Kind]
+		if !ok {
+			i = len(r.Ops)
+			idx[o.Kind] = i
+			r.Ops = append(r.Ops, record.OpCount{Kind: string(o.Kind)})
+		}
+		switch o.Outcome {
+		case workload.Acknowledged:
+			r.Ops[i].Acknowledged++
+		case workload.Failed:
+			r.Ops[i].Failed++
+		default:
+			r.Ops[i].Indeterminate++
+		}
+	}
+	for _, e := range lin.Epochs {
+		r.Epochs = append(r.Epochs, record.ClientEpoch{Cluster: fmt.Sprintf("%x", e.Cluster), From: e.From, Ops: e.Ops})
+	}
+	for _, s := range sessions {
+		r.WatchEvents += len(s.Events)
+		if s.Compacted > 0 {
+			r.WatchRefused++
+		}
+	}
+	if viz {
+		r.Visualization = VisualizationFile
+	}
+	return r
+}
+
+// keepVisualization writes porcupine's rendering of a history that is not
+// linearizable beside the report.
+func (d *Drill) keepVisualization() {
+	st := State[ClientState](d)
+	dir := reports.RunDir(d.Config.OutDir, d.Record)
+	if st.viz == nil || dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		err = os.WriteFile(filepath.Join(dir, VisualizationFile), st.viz, 0o644)
+		if err != nil {
+			d.lg.Error("keep linearizability visualization", "err", err)
+		}
+	}
+}
