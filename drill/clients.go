@@ -3,6 +3,7 @@ package drill
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -49,8 +50,11 @@ type ClientState struct {
 	watchCli *clientv3.Client
 	sessions []workload.WatchSession
 	// viz is porcupine's rendering of the first bad key history, written
-	// beside the report by Finish.
+	// beside the report by Finish, with the history and the watch
+	// sessions when a check of them failed.
 	viz     []byte
+	failed  bool
+	ops     []workload.Op
 	checked bool
 }
 
@@ -132,6 +136,7 @@ func (d *Drill) clientChecks(ctx context.Context, cli *clientv3.Client) []record
 	}
 	watch := verify.CheckWatches(st.sessions, changes, verify.WatchOptions{CompactedThrough: State[Restore](d).CompactedThrough})
 	d.Record.Clients = clientsRecord(ops, lin, st.sessions, st.viz != nil)
+	st.ops, st.failed = ops, !lin.Check.Passed() || !watch.Passed()
 	return []record.Check{lin.Check, watch, d.probeCompactedWatch(ctx, cli)}
 }
 
@@ -204,18 +209,38 @@ func clientsRecord(ops []workload.Op, lin verify.Linearizability, sessions []wor
 	return r
 }
 
-// keepVisualization writes porcupine's rendering of a history that is not
-// linearizable beside the report.
-func (d *Drill) keepVisualization() {
+// HistoryFile holds the clients' history and the watch sessions, beside
+// the report, when their checks failed.
+const HistoryFile = "client-history.json"
+
+// keepClientEvidence writes porcupine's rendering of a history that is
+// not linearizable beside the report, and the history and watch sessions
+// when a check of them failed.
+func (d *Drill) keepClientEvidence() {
 	st := State[ClientState](d)
 	dir := reports.RunDir(d.Config.OutDir, d.Record)
-	if st.viz == nil || dir == "" {
+	if dir == "" || st.viz == nil && !st.failed {
 		return
 	}
-	if err := os.MkdirAll(dir, 0o755); err == nil {
-		err = os.WriteFile(filepath.Join(dir, VisualizationFile), st.viz, 0o644)
-		if err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		d.lg.Error("keep client evidence", "err", err)
+		return
+	}
+	if st.viz != nil {
+		if err := os.WriteFile(filepath.Join(dir, VisualizationFile), st.viz, 0o644); err != nil {
 			d.lg.Error("keep linearizability visualization", "err", err)
+		}
+	}
+	if st.failed {
+		b, err := json.MarshalIndent(struct {
+			Ops      []workload.Op           `json:"ops"`
+			Sessions []workload.WatchSession `json:"watch_sessions"`
+		}{st.ops, st.sessions}, "", " ")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, HistoryFile), b, 0o644)
+		}
+		if err != nil {
+			d.lg.Error("keep client history", "err", err)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func (d *Drill) Finish(ctx context.Context, runErr error) (Result, error) {
 	if d.Config.KeepSnapshot {
 		d.keepSnapshot()
 	}
-	d.keepVisualization()
+	d.keepClientEvidence()
 	dir, err := d.write()
 	d.lg.Info("drill done", "verdict", r.Verdict, "reason", r.Reason, "elapsed", r.End.Sub(r.Start).Round(time.Millisecond))
 	return Result{Record: r, Dir: dir}, err

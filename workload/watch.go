@@ -72,7 +72,7 @@ func StartWatchers(ctx context.Context, cli *clientv3.Client, prefix string, n i
 func (w *Watchers) watch(ctx context.Context, cli *clientv3.Client, prefix string, id int, from int64) {
 	for ctx.Err() == nil {
 		s := WatchSession{Watcher: id, Prefix: prefix, From: from, Start: time.Now()}
-		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithProgressNotify()}
+		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify()}
 		if from > 0 {
 			opts = append(opts, clientv3.WithRev(from))
 		}
@@ -137,6 +137,14 @@ func (w *Watchers) keep(s WatchSession) {
 	w.mu.Lock()
 	w.done = append(w.done, s)
 	w.mu.Unlock()
+}
+
+// Sessions returns the sessions that have ended so far, the watchers
+// going on.
+func (w *Watchers) Sessions() []WatchSession {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.done)
 }
 
 // Stop ends the watchers and returns every session, ordered by watcher
