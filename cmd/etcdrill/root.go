@@ -65,6 +65,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(stdout, outFmt),
 		newUpgradeCmd(stdout, lg, outFmt),
 		newScaleCmd(stdout, lg),
+		newChaosCmd(stdout, lg, outFmt),
 	)
 	return root
 }
