@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/etcdrill/etcdrill/record"
+	"github.com/etcdrill/etcdrill/recovery"
 	"github.com/etcdrill/etcdrill/reports"
 	"github.com/etcdrill/etcdrill/verify"
 	"github.com/etcdrill/etcdrill/workload"
@@ -121,7 +122,7 @@ func (d *Drill) clientChecks(ctx context.Context, cli *clientv3.Client) []record
 	}
 	d.stopWatchers()
 	ops := st.History.Ops()
-	lin := verify.CheckLinearizable(ops, verify.LinearizableOptions{})
+	lin := verify.CheckLinearizable(ops, verify.LinearizableOptions{Init: d.restoredHotKeys(ctx)})
 	if lin.Violations() > 0 {
 		var buf bytes.Buffer
 		if err := lin.Visualize(&buf); err == nil {
@@ -138,6 +139,42 @@ func (d *Drill) clientChecks(ctx context.Context, cli *clientv3.Client) []record
 	d.Record.Clients = clientsRecord(ops, lin, st.sessions, st.viz != nil)
 	st.ops, st.failed = ops, !lin.Check.Passed() || !watch.Passed()
 	return []record.Check{lin.Check, watch, d.probeCompactedWatch(ctx, cli)}
+}
+
+// InitMaxSnapshot bounds the snapshot read for the hot keys' restored
+// state: a larger one is not read again just for 8 keys, and the keys of
+// the restored cluster are then learned from their first observation.
+const InitMaxSnapshot = 256 << 20
+
+// restoredHotKeys is the hot keys' state in the cluster a restore
+// started, read from the snapshot it restored, keyed by the restored
+// cluster's ID; nil without a restore, or when the snapshot cannot be
+// read.
+func (d *Drill) restoredHotKeys(ctx context.Context) map[uint64]map[string]verify.KeyState {
+	snap := State[Restore](d).Snapshot
+	if snap == nil || snap.Path == "" || snap.Size > InitMaxSnapshot {
+		return nil
+	}
+	id, err := clusterID(ctx, d)
+	if err != nil || id == State[Restore](d).ClusterBefore {
+		return nil
+	}
+	f, err := recovery.ReadSnapshotFile(snap.Path)
+	if err != nil {
+		return nil
+	}
+	hot := []byte(d.HotPrefix())
+	keys := map[string]verify.KeyState{}
+	if err := f.Keys(func(k, v []byte) error {
+		if bytes.HasPrefix(k, hot) {
+			keys[string(k)] = verify.KeyState{Exists: true, Value: workload.HashValue(v)}
+		}
+		return nil
+	}); err != nil {
+		d.lg.Warn("read the hot keys from the snapshot", "err", err)
+		return nil
+	}
+	return map[uint64]map[string]verify.KeyState{id: keys}
 }
 
 // probeCompactedWatch compacts the keyspace at its current revision and

@@ -31,11 +31,11 @@ type KeyState struct {
 
 // LinearizableOptions tunes CheckLinearizable.
 type LinearizableOptions struct {
-	// Init gives, for an epoch after the first, the state of keys when it
-	// began: the restored snapshot's contents. A key it does not list
-	// (or an epoch it has no map for) is learned from its first
-	// observation in that epoch.
-	Init map[int]map[string]KeyState
+	// Init gives, by cluster ID, the state of every key when a cluster
+	// after the first began: the restored snapshot's contents, where a key
+	// it does not list is absent. The keys of a cluster it has no map for
+	// are learned from their first observation in that epoch.
+	Init map[uint64]map[string]KeyState
 	// Timeout bounds each key's search; LinearizableTimeout when zero.
 	Timeout time.Duration
 }
@@ -47,6 +47,9 @@ type Epoch struct {
 	Cluster uint64    `json:"cluster"`
 	From    time.Time `json:"from"`
 	Ops     int       `json:"ops"`
+	// FromSnapshot says the epoch's keys started from the restored
+	// snapshot's contents rather than from their first observation.
+	FromSnapshot bool `json:"from_snapshot,omitempty"`
 }
 
 // Linearizability is the result of CheckLinearizable.
@@ -330,7 +333,8 @@ func CheckLinearizable(ops []workload.Op, opts LinearizableOptions) Linearizabil
 				init := kvState{known: true}
 				if p.epoch > 0 {
 					init = kvState{}
-					if ks, ok := opts.Init[p.epoch][p.key]; ok {
+					if keys, ok := opts.Init[epochs[p.epoch].Cluster]; ok {
+						ks := keys[p.key]
 						init = kvState{known: true, exists: ks.Exists, value: ks.Value, modRev: ks.ModRevision}
 					}
 				}
@@ -358,6 +362,9 @@ func CheckLinearizable(ops []workload.Op, opts LinearizableOptions) Linearizabil
 		}
 	}
 	sort.SliceStable(res.bad, func(i, j int) bool { return res.bad[i].epoch < res.bad[j].epoch })
+	for e := range res.Epochs {
+		_, res.Epochs[e].FromSnapshot = opts.Init[res.Epochs[e].Cluster]
+	}
 	res.Check = linearizableCheck(res)
 	return res
 }
@@ -468,8 +475,12 @@ func linearizableCheck(res Linearizability) record.Check {
 		if e == 0 {
 			continue
 		}
-		details = append(details, fmt.Sprintf("epoch %d began at %s with cluster %x: a restore rolled the keyspace back to its snapshot, so its keys were checked from the restored state, not from epoch %d's",
-			e+1, ep.From.UTC().Format("15:04:05.000"), ep.Cluster, e))
+		from := "from their first observation in it"
+		if ep.FromSnapshot {
+			from = "from the snapshot's contents"
+		}
+		details = append(details, fmt.Sprintf("epoch %d began at %s with cluster %x: a restore rolled the keyspace back to its snapshot, so its keys were checked %s, not from epoch %d's",
+			e+1, ep.From.UTC().Format("15:04:05.000"), ep.Cluster, from, e))
 	}
 	for i, b := range res.bad {
 		if i == maxDetails {

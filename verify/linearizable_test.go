@@ -162,9 +162,19 @@ func TestRestoreStartsANewEpoch(t *testing.T) {
 	}
 	// With the snapshot's contents known, a read that does not match
 	// them is a violation.
-	init := map[int]map[string]KeyState{1: {"k": {Exists: true, Value: 2, ModRevision: 3}}}
+	init := map[uint64]map[string]KeyState{0xc2: {"k": {Exists: true, Value: 2, ModRevision: 3}}}
 	if res := checkLin(t, restored(), LinearizableOptions{Init: init}); res.Check.Verdict != record.Fail {
 		t.Fatalf("a read not matching the restored state must fail: %s", res.Check.Summary)
+	}
+	// A key the snapshot does not hold is absent in the restored cluster.
+	gone := map[uint64]map[string]KeyState{0xc2: {}}
+	if res := checkLin(t, restored(), LinearizableOptions{Init: gone}); res.Check.Verdict != record.Fail {
+		t.Fatalf("a key read back that the snapshot does not hold must fail: %s", res.Check.Summary)
+	}
+	matching := map[uint64]map[string]KeyState{0xc2: {"k": {Exists: true, Value: 1}}}
+	res = checkLin(t, restored(), LinearizableOptions{Init: matching})
+	if res.Check.Verdict != record.Pass || !strings.Contains(strings.Join(res.Check.Details, "\n"), "from the snapshot's contents") {
+		t.Fatalf("a read matching the snapshot must pass and say so: %s %v", res.Check.Summary, res.Check.Details)
 	}
 }
 
