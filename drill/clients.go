@@ -62,7 +62,7 @@ type ClientState struct {
 // HotPrefix is where the clients' hot keys live: under the load's prefix,
 // so auth grants cover them, and apart from the writers' keys, which the
 // ledger owns.
-func (d *Drill) HotPrefix() string { return d.Config.Load.Prefix + "hot/" }
+func (d *Drill) HotPrefix() string { return workload.HotPrefix(d.Config.Load.Prefix) }
 
 // startClients starts the hot-key clients on cli, which the load owns,
 // and the watchers on a client of their own that outlives the load, so

@@ -45,6 +45,11 @@ func (c ClientsConfig) withDefaults() ClientsConfig {
 	return c
 }
 
+// HotPrefix is where the clients' hot keys live under a load's prefix:
+// inside it, so auth grants on the prefix cover them, and apart from the
+// writers' keys ("<prefix>wNN/…"), which the ledger owns.
+func HotPrefix(loadPrefix string) string { return loadPrefix + "hot/" }
+
 // HotKey is the i-th key of the hot keyset.
 func (c ClientsConfig) HotKey(i int) string { return fmt.Sprintf("%s%02d", c.Prefix, i) }
 
