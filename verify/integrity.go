@@ -62,7 +62,7 @@ type IntegrityReport struct {
 // reported as Changed: either state is allowed, a third value is not.
 func Integrity(writes []workload.Write, observed []KV, opt IntegrityOptions) IntegrityReport {
 	got := make(map[string]string, len(observed)) // key -> value digest
-	hot := workload.HotPrefix(opt.Prefix)          // the clients' keys: their history judges them
+	hot := workload.HotPrefix(opt.Prefix)         // the clients' keys: their history judges them
 	for _, kv := range observed {
 		if k := string(kv.Key); strings.HasPrefix(k, opt.Prefix) && !strings.HasPrefix(k, hot) {
 			got[string(kv.Key)] = workload.ValueDigest(kv.Value)
