@@ -13,6 +13,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
 	"github.com/etcdrill/etcdrill/reports"
@@ -116,12 +117,17 @@ func (d *Drill) clientChecks(ctx context.Context, cli *clientv3.Client) []record
 	}
 	st.checked = true // once: a drill verifying twice checks its clients once
 	d.stopClients()
+	var final workload.Reach
 	for i := range st.config.Keys {
 		op := workload.Do(ctx, cli, workload.Op{Client: clientFinalID, Kind: workload.OpGet, Key: st.config.HotKey(i)}, d.Config.Timeouts.Command)
 		st.History.Record(op)
+		if op.Outcome == workload.Acknowledged {
+			final = workload.Reach{Cluster: op.Cluster, Revision: max(final.Revision, op.Revision)}
+		}
 	}
+	complete := map[uint64]bool{final.Cluster: final.Revision > 0 && d.watchersReach(ctx, final)}
 	d.stopWatchers()
-	ops := st.History.Ops()
+	ops, resolved := verify.ResolveIndeterminate(st.History.Ops(), st.sessions, complete)
 	lin := verify.CheckLinearizable(ops, verify.LinearizableOptions{Init: d.restoredHotKeys(ctx)})
 	if lin.Violations() > 0 {
 		var buf bytes.Buffer
@@ -136,9 +142,46 @@ func (d *Drill) clientChecks(ctx context.Context, cli *clientv3.Client) []record
 		}
 	}
 	watch := verify.CheckWatches(st.sessions, changes, verify.WatchOptions{CompactedThrough: State[Restore](d).CompactedThrough})
-	d.Record.Clients = clientsRecord(ops, lin, st.sessions, st.viz != nil)
+	d.Record.Clients = clientsRecord(st.History.Ops(), lin, st.sessions, st.viz != nil)
+	r := d.Record.Clients
+	r.IndeterminateApplied, r.IndeterminateNeverApplied, r.IndeterminateUnresolved = resolved.Applied, resolved.NeverApplied, resolved.Unresolved
 	st.ops, st.failed = ops, !lin.Check.Passed() || !watch.Passed()
 	return []record.Check{lin.Check, watch, d.probeCompactedWatch(ctx, cli)}
+}
+
+// WatchCatchUpTimeout bounds the wait for the watchers to deliver every
+// change up to the final reads' revision.
+const WatchCatchUpTimeout = 10 * time.Second
+
+// watchersReach asks the watchers' streams for progress until every
+// watcher has delivered every change of the final cluster up to its
+// final revision; false when they did not within WatchCatchUpTimeout.
+// Only then can a write no watcher saw be taken as never applied.
+func (d *Drill) watchersReach(ctx context.Context, final workload.Reach) bool {
+	st := State[ClientState](d)
+	if st.watchers == nil || st.watchCli == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, WatchCatchUpTimeout)
+	defer cancel()
+	err := harness.Poll(ctx, 200*time.Millisecond, func(ctx context.Context) error {
+		reached := st.watchers.Reached()
+		behind := 0
+		for w := range Watchers {
+			if r := reached[w]; r.Cluster != final.Cluster || r.Revision < final.Revision {
+				behind++
+			}
+		}
+		if behind > 0 {
+			st.watchCli.RequestProgress(ctx)
+			return fmt.Errorf("%d of %d watchers short of revision %d", behind, Watchers, final.Revision)
+		}
+		return nil
+	})
+	if err != nil {
+		d.lg.Info("watchers did not catch up; indeterminate writes they did not see stay indeterminate", "err", err)
+	}
+	return err == nil
 }
 
 // InitMaxSnapshot bounds the snapshot read for the hot keys' restored

@@ -23,6 +23,13 @@ type Clients struct {
 	WatchSessions int `json:"watch_sessions"`
 	WatchEvents   int `json:"watch_events"`
 	WatchRefused  int `json:"watch_refused"`
+	// Writes the clients gave up on, settled from what the watchers and
+	// the reads saw: found applied (their value was seen), never applied
+	// (the watchers delivered every change and none was theirs), or left
+	// indeterminate.
+	IndeterminateApplied      int `json:"indeterminate_applied,omitempty"`
+	IndeterminateNeverApplied int `json:"indeterminate_never_applied,omitempty"`
+	IndeterminateUnresolved   int `json:"indeterminate_unresolved,omitempty"`
 }
 
 // OpCount is how many operations of one kind ended each way.

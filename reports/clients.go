@@ -37,6 +37,10 @@ func newClientsView(r *record.Record) *clientsView {
 	}
 	v.Watch = fmt.Sprintf("%d watchers on the drill's prefix: %d streams (a resumed stream is a new one), %d events received, %d resumes refused as compacted.",
 		c.Watchers, c.WatchSessions, c.WatchEvents, c.WatchRefused)
+	if n := c.IndeterminateApplied + c.IndeterminateNeverApplied + c.IndeterminateUnresolved; n > 0 {
+		v.Watch += fmt.Sprintf(" Writes the clients gave up on: %d; seen applied by a watcher or a read: %d; never applied (the watchers delivered every change, none of them theirs): %d; still indeterminate: %d.",
+			n, c.IndeterminateApplied, c.IndeterminateNeverApplied, c.IndeterminateUnresolved)
+	}
 	for _, ch := range r.Checks {
 		if clientChecks[ch.Name] {
 			v.Verdicts = append(v.Verdicts, checkRow{ch, verdictClass(ch.Verdict), verdictLabel(ch.Verdict)})

@@ -297,14 +297,22 @@ func CheckLinearizable(ops []workload.Op, opts LinearizableOptions) Linearizabil
 		}
 		in := kvInput{kind: o.Kind, value: o.Value, expect: o.Expect}
 		op := porcupine.Operation{ClientId: o.Client, Input: in, Call: o.Call.UnixNano(), Return: o.Return.UnixNano()}
-		if o.Outcome == workload.Indeterminate {
+		switch {
+		case o.Outcome == workload.Indeterminate:
 			// It may take effect until its epoch ends; it gets a lane
 			// of its own, since it overlaps its client's next ones.
 			op.Output = kvOutput{unknown: true}
 			op.Return = max(ends[e], op.Call+1)
 			op.ClientId = lane
 			lane++
-		} else {
+		case o.Late:
+			// Found applied after the client gave up: its answer is
+			// known, not when it took effect.
+			op.Output = kvOutput{found: o.Found, revision: o.Revision}
+			op.Return = max(ends[e], op.Call+1)
+			op.ClientId = lane
+			lane++
+		default:
 			op.Output = kvOutput{found: o.Found, got: o.Got, modRev: o.ModRevision, revision: o.Revision}
 		}
 		p.ops = append(p.ops, op)

@@ -58,6 +58,9 @@ type Op struct {
 	Got uint64 `json:"got,omitempty"`
 	// ModRevision is the mod revision of the key a get read.
 	ModRevision int64 `json:"mod_revision,omitempty"`
+	// Late marks a write the client gave up on, later found applied (its
+	// value was seen): the cluster may have applied it after Return.
+	Late bool `json:"late,omitempty"`
 }
 
 // Write reports whether the operation can change the key.

@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -52,6 +53,16 @@ type Watchers struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	done   []WatchSession
+	// reached is, per watcher, the cluster and revision its current
+	// stream has delivered every change up to.
+	reached map[int]Reach
+}
+
+// Reach is how far a watcher's current stream has delivered every
+// change: up to Revision, of Cluster.
+type Reach struct {
+	Cluster  uint64
+	Revision int64
 }
 
 // WatchResumeTimeout bounds how long a watcher waits before resuming a
@@ -62,7 +73,7 @@ const WatchResumeTimeout = 200 * time.Millisecond
 // until Stop or ctx ends. Each records its sessions.
 func StartWatchers(ctx context.Context, cli *clientv3.Client, prefix string, n int, from int64) *Watchers {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Watchers{cancel: cancel}
+	w := &Watchers{cancel: cancel, reached: map[int]Reach{}}
 	for i := range n {
 		w.wg.Go(func() { w.watch(ctx, cli, prefix, i, from) })
 	}
@@ -116,6 +127,13 @@ func (w *Watchers) watch(ctx context.Context, cli *clientv3.Client, prefix strin
 				}
 				s.Events = append(s.Events, e)
 			}
+			top := max(s.Progress, s.From-1)
+			if n := len(s.Events); n > 0 {
+				top = max(top, s.Events[n-1].Revision)
+			}
+			w.mu.Lock()
+			w.reached[id] = Reach{Cluster: s.Cluster, Revision: top}
+			w.mu.Unlock()
 		}
 		cancel()
 		s.End = time.Now()
@@ -137,6 +155,14 @@ func (w *Watchers) keep(s WatchSession) {
 	w.mu.Lock()
 	w.done = append(w.done, s)
 	w.mu.Unlock()
+}
+
+// Reached returns how far each watcher's current stream has delivered
+// every change, by watcher.
+func (w *Watchers) Reached() map[int]Reach {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.reached)
 }
 
 // Sessions returns the sessions that have ended so far, the watchers
