@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/netip"
 	"os"
 	"strconv"
@@ -20,7 +19,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
-	"github.com/testcontainers/testcontainers-go/network"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -51,9 +49,11 @@ type Cluster struct {
 	runID  string
 	labels map[string]string
 	dc     *testcontainers.DockerClient
-	net    *testcontainers.DockerNetwork
-	pki    *PKI
-	lg     *slog.Logger
+	net    *testcontainers.DockerNetwork // the peer network (see network.go)
+	// clientNet carries the published client ports (see network.go).
+	clientNet *dockerNet
+	pki       *PKI
+	lg        *slog.Logger
 	// publish is Config.PublishAddress parsed, and dialHost the host
 	// members' endpoints are dialed at (see dialHost); localEngine says
 	// whether the engine runs on this machine (see hostPorts).
@@ -137,11 +137,7 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	var reaped int
 	var reapErr, netErr error
 	wg.Go(func() { reaped, reapErr = Reap(ctx, dc, c.lg) })
-	wg.Go(func() {
-		if c.net, netErr = network.New(ctx, network.WithLabels(maps.Clone(c.labels))); netErr != nil {
-			netErr = fmt.Errorf("create network: %w", netErr)
-		}
-	})
+	wg.Go(func() { netErr = c.newNetworks(ctx) })
 	err = c.setupImageAndPKI(ctx)
 	wg.Wait()
 	if reapErr != nil {
@@ -207,6 +203,8 @@ func (c *Cluster) setupImageAndPKI(ctx context.Context) error {
 	var err error
 	if c.cfg.Image != "" {
 		c.image, err = UseImage(bctx, c.dc, c.cfg.Image, c.v)
+	} else if c.cfg.Failpoints {
+		c.image, err = EnsureFailpointsImage(bctx, c.dc, c.v, c.lg)
 	} else {
 		c.image, err = EnsureImage(bctx, c.dc, c.v, c.lg)
 	}
@@ -430,6 +428,7 @@ func (c *Cluster) Close(ctx context.Context) error {
 	if c.net != nil {
 		errs = append(errs, c.net.Remove(ctx))
 	}
+	errs = append(errs, c.removeNetwork(ctx, c.clientNet))
 	// Anything the run created but lost track of (a one-off tool container
 	// whose create failed half way) is found by its run label.
 	if _, err := reapRun(ctx, c.dc, c.runID); err != nil {

@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"time"
 )
@@ -66,6 +67,15 @@ type Config struct {
 	// CorruptCheck turns on the initial and compaction hash checks.
 	// Default false.
 	CorruptCheck bool `json:"corrupt_check,omitempty"`
+	// Failpoints runs members from the failpoints image
+	// (etcdrill/etcd:v<Version>-failpoints, built like the plain one, with
+	// gofail enabled) with gofail's HTTP endpoint on FailpointPort,
+	// published like the client port. Not with Image. Default false.
+	Failpoints bool `json:"failpoints,omitempty"`
+	// DataVolumeBytes gives members, by name, a data dir on a tmpfs volume
+	// of that many bytes, which a drill can fill (see harness/disk.go).
+	// Default none: ordinary volumes.
+	DataVolumeBytes map[string]int64 `json:"data_volume_bytes,omitempty"`
 	// PublishAddress is the IP, on the Docker engine's host, that members'
 	// client ports are published on; with a remote engine (DOCKER_HOST) it
 	// must be one this machine reaches, or 0.0.0.0 or :: for all
@@ -100,6 +110,31 @@ func WithName(s string) Option { return func(c *Config) error { c.Name = s; retu
 // WithQuota sets --quota-backend-bytes.
 func WithQuota(bytes int64) Option {
 	return func(c *Config) error { c.QuotaBackendBytes = bytes; return nil }
+}
+
+// WithFailpoints runs members from the failpoints image (see
+// Config.Failpoints).
+func WithFailpoints() Option { return func(c *Config) error { c.Failpoints = true; return nil } }
+
+// MinDataVolumeBytes is the smallest sized data volume etcd starts on:
+// its write-ahead log preallocates 64 MiB segments, the current one and
+// the next, besides the database.
+const MinDataVolumeBytes = 192 << 20
+
+// WithDataVolume puts member's data dir on a tmpfs volume of bytes (see
+// Config.DataVolumeBytes); it adds to earlier calls for other members.
+func WithDataVolume(member string, bytes int64) Option {
+	return func(c *Config) error {
+		if bytes < MinDataVolumeBytes {
+			return fmt.Errorf("data volume of %s: %d bytes, want at least %d (etcd preallocates two 64 MiB WAL segments)", member, bytes, MinDataVolumeBytes)
+		}
+		c.DataVolumeBytes = maps.Clone(c.DataVolumeBytes)
+		if c.DataVolumeBytes == nil {
+			c.DataVolumeBytes = map[string]int64{}
+		}
+		c.DataVolumeBytes[member] = bytes
+		return nil
+	}
 }
 
 // WithV2 turns the v2 API on (3.5 only).
@@ -137,6 +172,9 @@ func NewConfig(opts ...Option) (Config, Version, error) {
 	case 1, 3, 5:
 	default:
 		return cfg, v, fmt.Errorf("cluster size %d: want 1, 3 or 5 members", cfg.Members)
+	}
+	if cfg.Failpoints && cfg.Image != "" {
+		return cfg, v, fmt.Errorf("image %s: failpoints need etcdrill's own failpoints build, not an existing image", cfg.Image)
 	}
 	if cfg.EnableV2 && !v.HasV2() {
 		return cfg, v, fmt.Errorf("etcd %s has no v2 API (removed in 3.6)", v)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // DataDir is the member's data directory: the kubeadm layout.
@@ -29,8 +30,12 @@ type Spec struct {
 	TLS               bool
 	QuotaBackendBytes int64 // 0 keeps etcd's default (2 GiB)
 	EnableV2          bool  // 3.5 only
-	CorruptCheck      bool  // initial and compaction hash checks
-	ForceNewCluster   bool
+	CorruptCheck      bool  // initial, periodic and compaction hash checks
+	// CorruptCheckPeriod is how often the leader runs the periodic and
+	// compaction hash checks when CorruptCheck is on. Default 0:
+	// DefaultCorruptCheckPeriod.
+	CorruptCheckPeriod time.Duration
+	ForceNewCluster    bool
 	// DataDir overrides the data dir (default DataDir), e.g. to start from
 	// a v2 backup directory inside the data volume.
 	DataDir string
@@ -110,16 +115,38 @@ func Flags(v Version, s Spec) ([]string, error) {
 		f = append(f, "--enable-v2=true")
 	}
 	if s.CorruptCheck {
-		if v.FeatureGates() {
-			f = append(f, "--feature-gates=InitialCorruptCheck=true,CompactHashCheck=true")
-		} else {
-			f = append(f, "--experimental-initial-corrupt-check=true", "--experimental-compact-hash-check-enabled=true")
-		}
+		f = append(f, corruptCheckFlags(v, s.CorruptCheckPeriod)...)
 	}
 	if s.ForceNewCluster {
 		f = append(f, "--force-new-cluster=true")
 	}
 	return append(f, s.Extra...), nil
+}
+
+// DefaultCorruptCheckPeriod is the period of the periodic and compaction
+// hash checks a CorruptCheck member runs with. etcd's defaults (1 minute
+// for the compaction check, off for the periodic one) are for
+// production; a drill must see detection within a bounded wait.
+const DefaultCorruptCheckPeriod = 5 * time.Second
+
+// corruptCheckFlags turns on the initial check (a member compares its
+// hash with its peers' before it serves, and refuses to start on a
+// mismatch), the leader's periodic check (CORRUPT alarm on a mismatch),
+// and the leader's compaction hash check, each period apart. 3.5 spells
+// them --experimental-*; 3.6 moved the switches to feature gates and the
+// periods to --corrupt-check-time and --compact-hash-check-time (the
+// --experimental-* names are deprecated there and gone in 3.7).
+func corruptCheckFlags(v Version, period time.Duration) []string {
+	if period <= 0 {
+		period = DefaultCorruptCheckPeriod
+	}
+	p := period.String()
+	if v.FeatureGates() {
+		return []string{"--feature-gates=InitialCorruptCheck=true,CompactHashCheck=true",
+			"--corrupt-check-time=" + p, "--compact-hash-check-time=" + p}
+	}
+	return []string{"--experimental-initial-corrupt-check=true", "--experimental-compact-hash-check-enabled=true",
+		"--experimental-corrupt-check-time=" + p, "--experimental-compact-hash-check-time=" + p}
 }
 
 // EtcdctlTLS are the flags etcdctl needs to talk to a TLS member, as seed

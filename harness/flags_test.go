@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tlsFlags are the flags TLS adds, spelled out as kubeadm lays the files out
@@ -176,6 +177,45 @@ func TestFlagsCorruptCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestFlagsCorruptCheckPeriod(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		period  time.Duration
+		want    []string
+	}{
+		{"3.5.35", 0, []string{"--experimental-corrupt-check-time=5s", "--experimental-compact-hash-check-time=5s"}},
+		{"3.5.35", 2 * time.Second, []string{"--experimental-corrupt-check-time=2s", "--experimental-compact-hash-check-time=2s"}},
+		{"3.6.16", 0, []string{"--corrupt-check-time=5s", "--compact-hash-check-time=5s"}},
+		{"3.7.3", 1500 * time.Millisecond, []string{"--corrupt-check-time=1.5s", "--compact-hash-check-time=1.5s"}},
+	} {
+		t.Run(tc.version+"/"+tc.period.String(), func(t *testing.T) {
+			s := baseSpec(false)
+			s.CorruptCheck, s.CorruptCheckPeriod = true, tc.period
+			args, err := Flags(mustVersion(t, tc.version), s)
+			if err != nil {
+				t.Fatalf("Flags: %v", err)
+			}
+			for _, w := range tc.want {
+				if !slices.Contains(args, w) {
+					t.Errorf("missing %s in %q", w, args)
+				}
+			}
+		})
+	}
+	// Without CorruptCheck no check flag appears, whatever the period.
+	s := baseSpec(false)
+	s.CorruptCheckPeriod = time.Second
+	args, err := Flags(mustVersion(t, "3.6.16"), s)
+	if err != nil {
+		t.Fatalf("Flags: %v", err)
+	}
+	for _, name := range []string{"--corrupt-check-time", "--compact-hash-check-time", "--feature-gates"} {
+		if hasFlagNamed(args, name) {
+			t.Errorf("CorruptCheck off but %s is set in %q", name, args)
+		}
 	}
 }
 

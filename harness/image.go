@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,7 +25,23 @@ import (
 const (
 	LabelImage       = "io.etcdrill.image"
 	LabelEtcdVersion = "io.etcdrill.etcd-version"
+	LabelImageLayout = "io.etcdrill.image-layout"
+	LabelAgent       = "io.etcdrill.agent" // hash of the agent's source
 )
+
+// ImageLayout is the version of what the images hold. EnsureImage rebuilds
+// an image whose LabelImageLayout is older (binaries stay cached), so
+// images built by an earlier etcdrill are upgraded on first use.
+// 1: etcd, etcdctl, etcdutl. 2: also busybox (/bin/sh and the usual
+// tools) and etcdrill-agent.
+const ImageLayout = 2
+
+// currentLayout reports whether an image's labels say it has ImageLayout
+// or newer, and this etcdrill's agent.
+func currentLayout(labels map[string]string) bool {
+	n, err := strconv.Atoi(labels[LabelImageLayout])
+	return err == nil && n >= ImageLayout && labels[LabelAgent] == agentHash()
+}
 
 // ImageTag is the tag of the locally built image for an etcd version.
 func ImageTag(v Version) string { return "etcdrill/etcd:v" + v.String() }
@@ -55,7 +72,7 @@ type Image struct {
 // test packages) build once: a file lock per version serialises them.
 func EnsureImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.Logger) (Image, error) {
 	tag := ImageTag(v)
-	if img, err := dc.ImageInspect(ctx, tag); err == nil {
+	if img, err := dc.ImageInspect(ctx, tag); err == nil && img.Config != nil && currentLayout(img.Config.Labels) {
 		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
 	}
 	cache, err := CacheDir()
@@ -71,8 +88,12 @@ func EnsureImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.L
 	}
 	defer unlock()
 	// Another process may have built it while we waited for the lock.
-	if img, err := dc.ImageInspect(ctx, tag); err == nil {
+	old := ""
+	if img, err := dc.ImageInspect(ctx, tag); err == nil && img.Config != nil && currentLayout(img.Config.Labels) {
 		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
+	} else if err == nil {
+		old = img.ID
+		lg.Info("image has an older layout; rebuilding", "tag", tag, "want", ImageLayout)
 	}
 	bin, err := buildBinaries(ctx, cache, v, lg)
 	if err != nil {
@@ -88,6 +109,13 @@ func EnsureImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.L
 		return Image{}, fmt.Errorf("inspect built image %s: %w", tag, err)
 	}
 	lg.Info("docker build done", "tag", tag, "id", img.ID, "elapsed", time.Since(start).Round(time.Millisecond))
+	if old != "" && old != img.ID {
+		// The superseded image is etcdrill's own; a container still
+		// using it keeps it (no force), and that is fine.
+		if _, err := dc.ImageRemove(ctx, old, client.ImageRemoveOptions{}); err != nil {
+			lg.Debug("superseded image kept", "id", old, "err", err)
+		}
+	}
 	return Image{Tag: tag, ID: img.ID, Version: v.String(), Built: true}, nil
 }
 
@@ -110,7 +138,20 @@ var binaries = []struct{ name, pkg string }{
 // generated module (`go install pkg@v` refuses etcd's replace directives).
 // A finished build is marked by a stamp file, so a killed build is redone.
 func buildBinaries(ctx context.Context, cache string, v Version, lg *slog.Logger) (string, error) {
-	dir := filepath.Join(cache, "etcd-v"+v.String())
+	return buildVariantBinaries(ctx, cache, v, buildVariant{}, lg)
+}
+
+// buildVariant changes what buildBinaries compiles (see failpoints.go):
+// suffix names its cache dir, and prepare, when set, runs in the generated
+// module after `go get` and before `go build`.
+type buildVariant struct {
+	suffix  string
+	prepare func(ctx context.Context, dir string, v Version) error
+}
+
+// buildVariantBinaries is buildBinaries for a variant of the build.
+func buildVariantBinaries(ctx context.Context, cache string, v Version, variant buildVariant, lg *slog.Logger) (string, error) {
+	dir := filepath.Join(cache, "etcd-v"+v.String()+variant.suffix)
 	bin := filepath.Join(dir, "bin")
 	stamp := filepath.Join(bin, ".complete")
 	if _, err := os.Stat(stamp); err == nil {
@@ -153,7 +194,12 @@ func buildBinaries(ctx context.Context, cache string, v Version, lg *slog.Logger
 	for _, b := range binaries {
 		build = append(build, b.pkg)
 	}
-	for _, args := range [][]string{get, build} {
+	for i, args := range [][]string{get, build} {
+		if i == 1 && variant.prepare != nil {
+			if err := variant.prepare(ctx, dir, v); err != nil {
+				return "", fmt.Errorf("build etcd %s%s: %w", v, variant.suffix, err)
+			}
+		}
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
@@ -192,15 +238,26 @@ func lastLine(b []byte) string {
 	return lines[len(lines)-1]
 }
 
-// dockerfile lays the binaries out like the official distroless image.
-// scratch has no directories, so the context carries the ones etcd and the
-// drills write to.
+// dockerfile lays the binaries out like the official distroless image,
+// plus busybox at /bin (a shell for runbooks) and the agent. scratch has
+// no directories, so the context carries the ones etcd and the drills
+// write to.
 const dockerfile = `FROM scratch
 COPY rootfs/ /
+ENV PATH=/usr/local/bin:/bin
 ENTRYPOINT ["/usr/local/bin/etcd"]
 `
 
 func dockerBuild(ctx context.Context, dc client.APIClient, bin string, v Version) error {
+	return dockerBuildTag(ctx, dc, bin, v, ImageTag(v))
+}
+
+// dockerBuildTag is dockerBuild for an image tagged tag (a variant's).
+func dockerBuildTag(ctx context.Context, dc client.APIClient, bin string, v Version, tag string) error {
+	tools, err := imageTools(ctx)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	now := time.Now()
@@ -225,7 +282,7 @@ func dockerBuild(ctx context.Context, dc client.APIClient, bin string, v Version
 		{"rootfs/", 0o755}, {"rootfs/usr/", 0o755}, {"rootfs/usr/local/", 0o755}, {"rootfs/usr/local/bin/", 0o755},
 		{"rootfs/tmp/", 0o1777}, {"rootfs/var/", 0o755}, {"rootfs/var/lib/", 0o755}, {"rootfs/var/lib/etcd/", 0o700},
 		{"rootfs/var/lib/etcd-backup/", 0o700}, {"rootfs/etc/", 0o755}, {"rootfs/etc/kubernetes/", 0o755},
-		{"rootfs/etc/kubernetes/pki/", 0o755}, {"rootfs/etc/kubernetes/pki/etcd/", 0o755},
+		{"rootfs/etc/kubernetes/pki/", 0o755}, {"rootfs/etc/kubernetes/pki/etcd/", 0o755}, {"rootfs/bin/", 0o755},
 	} {
 		if err := add(d.name, d.mode, nil); err != nil {
 			return fmt.Errorf("build context: %w", err)
@@ -240,17 +297,20 @@ func dockerBuild(ctx context.Context, dc client.APIClient, bin string, v Version
 			return fmt.Errorf("build context: %w", err)
 		}
 	}
+	if err := tools.write(tw, now); err != nil {
+		return fmt.Errorf("build context: %w", err)
+	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("build context: %w", err)
 	}
 	res, err := dc.ImageBuild(ctx, &buf, client.ImageBuildOptions{
-		Tags:        []string{ImageTag(v)},
+		Tags:        []string{tag},
 		Remove:      true,
 		ForceRemove: true,
-		Labels:      map[string]string{LabelImage: "etcd", LabelEtcdVersion: v.String()},
+		Labels:      map[string]string{LabelImage: "etcd", LabelEtcdVersion: v.String(), LabelImageLayout: strconv.Itoa(ImageLayout), LabelAgent: agentHash()},
 	})
 	if err != nil {
-		return fmt.Errorf("docker build %s: %w", ImageTag(v), err)
+		return fmt.Errorf("docker build %s: %w", tag, err)
 	}
 	defer res.Body.Close()
 	dec := json.NewDecoder(res.Body)
@@ -261,10 +321,10 @@ func dockerBuild(ctx context.Context, dc client.APIClient, bin string, v Version
 		if err := dec.Decode(&msg); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("docker build %s: read output: %w", ImageTag(v), err)
+			return fmt.Errorf("docker build %s: read output: %w", tag, err)
 		}
 		if msg.Error != "" {
-			return fmt.Errorf("docker build %s: %s", ImageTag(v), msg.Error)
+			return fmt.Errorf("docker build %s: %s", tag, msg.Error)
 		}
 	}
 }

@@ -43,6 +43,9 @@ type Member struct {
 	// upgrade runs members of two versions); zero means the cluster's.
 	image Image
 	v     *Version
+	// dataBytes overrides Config.DataVolumeBytes for the member's next
+	// data volume (see ResizeDataVolume); nil keeps the configuration's.
+	dataBytes *int64
 }
 
 // SetVersion makes the member's next Create use img and etcd version v:
@@ -134,8 +137,8 @@ func (m *Member) Create(ctx context.Context, spec Spec) error {
 			return fmt.Errorf("member %s: certificates: %w", m.name, err)
 		}
 	}
-	if _, err := m.c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{Name: m.volume, Labels: maps.Clone(m.c.labels)}); err != nil {
-		return fmt.Errorf("member %s: create volume: %w", m.name, err)
+	if err := m.createVolume(ctx); err != nil {
+		return err
 	}
 	port := mnet.MustParsePort(strconv.Itoa(clientPort) + "/tcp")
 	req := testcontainers.ContainerRequest{
@@ -144,15 +147,24 @@ func (m *Member) Create(ctx context.Context, spec Spec) error {
 		Cmd:   args,
 		// testcontainers adds its labels to the map it is given, and
 		// members are created concurrently: each gets a copy.
-		Labels:         maps.Clone(m.c.labels),
-		Networks:       []string{m.c.net.Name},
+		Labels: maps.Clone(m.c.labels),
+		// The client network comes first: it holds the gateway and the
+		// published port; the mN alias is on the peer network only, and
+		// the host name is not mN, which Docker would make an alias on
+		// every network (see network.go).
+		Networks:       []string{m.c.clientNet.Name, m.c.net.Name},
 		NetworkAliases: map[string][]string{m.c.net.Name: {m.name}},
 		ExposedPorts:   []string{port.String()},
-		ConfigModifier: func(cfg *container.Config) { cfg.Hostname = m.name },
+		ConfigModifier: func(cfg *container.Config) { cfg.Hostname = hostName(m.ContainerName()) },
 		HostConfigModifier: func(hc *container.HostConfig) {
 			hc.PortBindings = mnet.PortMap{port: {{HostIP: m.c.publish, HostPort: strconv.Itoa(m.port)}}}
 			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}}
 		},
+	}
+	if m.c.cfg.Failpoints {
+		if err := m.serveFailpoints(ctx, &req); err != nil {
+			return err
+		}
 	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req})
 	m.mu.Lock()
@@ -295,6 +307,7 @@ func (m *Member) remove(ctx context.Context, volume bool) error {
 		}
 	}
 	if volume {
+		errs = append(errs, m.releaseVolume(ctx))
 		if _, err := m.c.dc.VolumeRemove(ctx, m.volume, client.VolumeRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove member %s volume: %w", m.name, err))
 		}
