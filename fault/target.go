@@ -134,3 +134,29 @@ func PickFollower(members []*harness.Member, leader *harness.Member) *harness.Me
 	sort.SliceStable(rest, func(i, j int) bool { return rest[i].Name() > rest[j].Name() })
 	return rest[0]
 }
+
+// Minority targets ⌊(n-1)/2⌋ members, the most that can be cut off while
+// the others keep a quorum: the leader first, then followers in name
+// order from the end, so the cut-off side holds the leader, which must
+// step down, and m1 stays with the majority. It needs 3 members: with
+// fewer, the minority is empty.
+func Minority() Target {
+	return target{"minority", 3, "the minority would be empty", func(ctx context.Context, c *harness.Cluster) ([]*harness.Member, error) {
+		l, err := c.WaitLeader(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return PickMinority(c.Members(), l), nil
+	}}
+}
+
+// PickMinority returns ⌊(n-1)/2⌋ of members: leader first (when non-nil
+// and among them), then the others in name order from the end.
+func PickMinority(members []*harness.Member, leader *harness.Member) []*harness.Member {
+	need := (len(members) - 1) / 2
+	maj := PickMajority(members, leader)
+	if len(maj) > need {
+		maj = maj[:need]
+	}
+	return maj
+}

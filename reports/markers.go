@@ -34,15 +34,18 @@ func layoutMarkers(events []record.Event, x func(time.Time) float64, off func(ti
 	order := make([]int, len(sorted))
 	for i, e := range sorted {
 		kind := eventKind(e.Kind)
-		label := e.Text
+		label, name := e.Text, kind
 		if kind == "fault" {
 			label = "fault: " + label
+		}
+		if _, ok := familyKinds[e.Kind]; ok {
+			label, name = e.Kind+": "+e.Text, e.Kind
 		}
 		if n := []rune(label); len(n) > maxLabelLen {
 			label = string(n[:maxLabelLen-1]) + "…"
 		}
 		out[i] = marker{N: i + 1, Kind: kind, Label: label, X: f(x(e.T)), x: x(e.T),
-			Title: fmt.Sprintf("%d. %s at %s s: %s", i+1, kind, number(off(e.T)), e.Text)}
+			Title: fmt.Sprintf("%d. %s at %s s: %s", i+1, name, number(off(e.T)), e.Text)}
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return priority(out[order[a]].Kind) < priority(out[order[b]].Kind) })
@@ -117,5 +120,15 @@ func eventKind(k string) string {
 	case "fault", "leader", "recovery", "observe":
 		return k
 	}
+	if c, ok := familyKinds[k]; ok {
+		return c
+	}
 	return "other"
+}
+
+// familyKinds are the events a fault family marks itself, drawn in the
+// colour of a fault or a recovery and labelled with their own kind.
+var familyKinds = map[string]string{
+	"partition": "fault", "pause": "fault",
+	"heal": "recovery", "resume": "recovery",
 }
