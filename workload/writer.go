@@ -79,6 +79,9 @@ var definite = map[string]bool{
 	rpctypes.ErrorDesc(rpctypes.ErrGRPCRequestTooLarge):        true,
 	rpctypes.ErrorDesc(rpctypes.ErrGRPCPermissionDenied):       true,
 	rpctypes.ErrorDesc(rpctypes.ErrGRPCInvalidAuthToken):       true,
+	// "corrupt cluster": with a CORRUPT alarm raised, etcd's corrupt
+	// applier refuses every request applied after the alarm (3.5 to 3.7).
+	rpctypes.ErrorDesc(rpctypes.ErrGRPCCorrupt): true,
 }
 
 // Classify maps a write's error to its outcome. Only errors that prove
