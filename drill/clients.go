@@ -145,7 +145,9 @@ func (d *Drill) clientChecks(ctx context.Context, cli *clientv3.Client) []record
 	d.Record.Clients = clientsRecord(st.History.Ops(), lin, st.sessions, st.viz != nil)
 	r := d.Record.Clients
 	r.IndeterminateApplied, r.IndeterminateNeverApplied, r.IndeterminateUnresolved = resolved.Applied, resolved.NeverApplied, resolved.Unresolved
-	st.ops, st.failed = ops, !lin.Check.Passed() || !watch.Passed()
+	// Kept beside the report when a check failed, or when the watch check
+	// has something to say: the evidence to read it by.
+	st.ops, st.failed = ops, !lin.Check.Passed() || !watch.Passed() || len(watch.Details) > 0
 	return []record.Check{lin.Check, watch, d.probeCompactedWatch(ctx, cli)}
 }
 

@@ -50,6 +50,10 @@ func chaosMenu() []chaosFault {
 	return []chaosFault{
 		{name: "kill-leader", fault: fault.Kill(fault.Leader())},
 		{name: "kill-follower", fault: fault.Kill(fault.Follower())},
+		{name: "pause-leader", fault: fault.Pause(fault.Leader())},
+		{name: "partition-leader", fault: fault.Partition(fault.Leader())},
+		{name: "partition-follower", fault: fault.Partition(fault.Follower())},
+		{name: "slow-links", fault: fault.SlowLinks(fault.Every(), slowDelay, slowJitter)},
 		{name: "replace-follower", fault: fault.Destroy(fault.Follower()), recover: []drill.Step{
 			{Title: "find the lost member's ID", Do: findLostMember},
 			{Title: "remove the lost member from the cluster", Do: removeLostMember},

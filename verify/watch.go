@@ -185,9 +185,12 @@ func reusedRevisions(sessions []workload.WatchSession, byCluster map[uint64][]Ch
 	}
 	prev := map[int]uint64{}
 	for _, s := range sessions {
+		if s.Cluster == 0 {
+			continue // no cluster answered it: it tells nothing
+		}
 		p, ok := prev[s.Watcher]
 		prev[s.Watcher] = s.Cluster
-		if !ok || p == s.Cluster || s.Cluster == 0 || s.Compacted > 0 || s.From == 0 {
+		if !ok || p == s.Cluster || s.Compacted > 0 || s.From == 0 {
 			continue
 		}
 		missed := 0

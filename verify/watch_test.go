@@ -107,3 +107,16 @@ func TestWatchersDeafToARestoredCluster(t *testing.T) {
 		t.Fatalf("want a pass that names the silent miss, got %s: %s", c.Verdict, c.Summary)
 	}
 }
+
+// A stream no cluster answered (it ended with a client-side error, no
+// leader) is not a cluster change: the next stream on the same cluster is
+// no resume on a restored one.
+func TestWatchUnansweredSessionIsNoClusterChange(t *testing.T) {
+	first := session(goodEvents()...)
+	unanswered := workload.WatchSession{Watcher: 0, Prefix: "/p/", From: 8, Err: "etcdserver: no leader"}
+	next := workload.WatchSession{Watcher: 0, Prefix: "/p/", From: 8, Cluster: c1}
+	c := CheckWatches([]workload.WatchSession{first, unanswered, next}, changes(), WatchOptions{})
+	if c.Verdict != record.Pass || len(c.Details) != 0 {
+		t.Fatalf("%s %v", c.Summary, c.Details)
+	}
+}
