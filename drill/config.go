@@ -66,6 +66,12 @@ type Options struct {
 	// OnStep, when set, is told before each step runs (i counts from 1),
 	// for live progress on a terminal or Ginkgo's By.
 	OnStep func(drill string, i, n int, title string) `json:"-"`
+	// Runbook, when set, replaces the scenario's Recover steps with the
+	// operator's own procedure; the fault, the observation and every
+	// check stay. A failing runbook step ends the procedure, and the
+	// Verify steps still run to say what it left broken. Default nil:
+	// the built-in procedure.
+	Runbook Procedure `json:"-"`
 }
 
 // Config is a drill's configuration, resolved and validated once by
@@ -89,6 +95,7 @@ type Config struct {
 	Timeouts      harness.Timeouts
 	Logger        *slog.Logger
 	OnStep        func(drill string, i, n int, title string)
+	Runbook       Procedure
 }
 
 // Resolve applies o over s's defaults and checks the result: the version
@@ -106,7 +113,7 @@ func Resolve(s *Scenario, o Options) (Config, error) {
 		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	c := Config{Version: v, Image: o.Image, Members: pick(o.Members, s.Members), TLS: s.TLS, Auth: s.Auth, Seed: o.Seed,
-		Load: o.Load, OutDir: o.OutDir, KeepArtifacts: o.KeepArtifacts, KeepSnapshot: o.KeepSnapshot, Timeout: o.Timeout, Logger: o.Logger, OnStep: o.OnStep}
+		Load: o.Load, OutDir: o.OutDir, KeepArtifacts: o.KeepArtifacts, KeepSnapshot: o.KeepSnapshot, Timeout: o.Timeout, Logger: o.Logger, OnStep: o.OnStep, Runbook: o.Runbook}
 	if o.TLS != nil {
 		c.TLS = *o.TLS
 	}

@@ -35,7 +35,11 @@ func Run(ctx context.Context, s *Scenario, o Options) (Result, error) {
 	if ok, why := s.Applies(cfg.Version); !ok {
 		return d.NotApplicable(why)
 	}
-	err = d.RunSteps(ctx, s.StepsFor(cfg))
+	if cfg.Runbook == nil {
+		err = d.RunSteps(ctx, s.StepsFor(cfg))
+	} else {
+		err = d.runRunbook(ctx, s.StepsFor(cfg), len(s.RecoverFor(cfg)), len(s.Verify))
+	}
 	res, ferr := d.Finish(ctx, err)
 	if err == nil && res.Record.Verdict == record.Fail {
 		err = fmt.Errorf("%s: %s", s.Name, res.Record.Reason)
@@ -50,9 +54,20 @@ func Run(ctx context.Context, s *Scenario, o Options) (Result, error) {
 func (d *Drill) RunSteps(ctx context.Context, steps []Step) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, d.Config.Timeout, fmt.Errorf("%w (%s)", ErrDeadline, d.Config.Timeout))
 	defer cancel()
+	return d.runSteps(d.withData(ctx), steps)
+}
+
+// withData grows every command's budget with the drill's data.
+func (d *Drill) withData(ctx context.Context) context.Context {
 	if n := d.Config.DataBytes; n > 0 {
-		ctx = harness.WithDataSize(ctx, n) // every command's budget grows with the data
+		return harness.WithDataSize(ctx, n)
 	}
+	return ctx
+}
+
+// runSteps is RunSteps under a deadline ctx already has: what a step
+// starts with ctx (the load) lasts until the drill ends.
+func (d *Drill) runSteps(ctx context.Context, steps []Step) error {
 	for i, st := range steps {
 		d.lg.Info("step", "title", st.Title)
 		if d.Config.OnStep != nil {
@@ -69,6 +84,28 @@ func (d *Drill) RunSteps(ctx context.Context, steps []Step) error {
 		}
 	}
 	return nil
+}
+
+// runRunbook runs steps as RunSteps does, except that a failure of the
+// operator's procedure (the nr steps before the last nv, the checks)
+// does not end the drill: the load stops and the checks still run, to
+// say what the procedure left broken; then the procedure points the
+// failed checks at its lines. One deadline covers all of it.
+func (d *Drill) runRunbook(ctx context.Context, steps []Step, nr, nv int) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, d.Config.Timeout, fmt.Errorf("%w (%s)", ErrDeadline, d.Config.Timeout))
+	defer cancel()
+	ctx = d.withData(ctx)
+	n := len(steps)
+	if err := d.runSteps(ctx, steps[:n-nv-nr]); err != nil {
+		return err
+	}
+	rerr := d.runSteps(ctx, steps[n-nv-nr:n-nv])
+	if rerr != nil {
+		d.stopLoad()
+	}
+	verr := d.runSteps(ctx, steps[n-nv:])
+	d.AddChecks(d.Config.Runbook.Explain(d)...)
+	return errors.Join(rerr, verr)
 }
 
 // step runs one step, turning a panic in it into a recorded failed step.

@@ -3,9 +3,11 @@ package drill
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/etcdrill/etcdrill/fault"
 	"github.com/etcdrill/etcdrill/harness"
+	"github.com/etcdrill/etcdrill/record"
 )
 
 // Scenario is one catalogue entry: what a drill breaks and how it
@@ -54,6 +56,12 @@ type Scenario struct {
 	Observe []Step
 	// Recover is the operator's procedure.
 	Recover []Step
+	// RunbookBefore and RunbookAfter run around an operator's runbook
+	// when one replaces Recover (Config.Runbook): read-only notes the
+	// checks compare against before it (the lost member's ID, database
+	// sizes), and the engine's own steps after it (a probe write, the
+	// load stopped). With neither set, the load is stopped after it.
+	RunbookBefore, RunbookAfter []Step
 	// Verify checks members and keys; it should end with VerifyAll, VerifyWith or a
 	// step that calls it.
 	Verify []Step
@@ -85,8 +93,32 @@ func (s *Scenario) StepsFor(cfg Config) []Step {
 		steps = append(steps, Inject(s.Fault))
 	}
 	steps = append(steps, s.Observe...)
-	steps = append(steps, s.Recover...)
+	steps = append(steps, s.RecoverFor(cfg)...)
 	return append(steps, s.Verify...)
+}
+
+// Procedure is an operator's own recovery procedure that replaces a
+// scenario's Recover steps (package runbook reads one from a file).
+type Procedure interface {
+	// Steps are the procedure's steps, run in order.
+	Steps() []Step
+	// Explain turns the checks that failed into pointers at the
+	// procedure's lines; nil when nothing failed.
+	Explain(d *Drill) []record.Check
+}
+
+// RecoverFor is the recovery procedure for cfg: Recover, or the
+// operator's runbook between RunbookBefore and RunbookAfter.
+func (s *Scenario) RecoverFor(cfg Config) []Step {
+	if cfg.Runbook == nil {
+		return s.Recover
+	}
+	after := s.RunbookAfter
+	if s.RunbookBefore == nil && after == nil {
+		after = []Step{{Title: "stop the load", Do: StopLoad}}
+	}
+	steps := append(slices.Clone(s.RunbookBefore), cfg.Runbook.Steps()...)
+	return append(steps, after...)
 }
 
 // Faults lists Fault and Also.

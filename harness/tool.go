@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -124,4 +125,85 @@ func (m *Member) toolRequest(kind string, args ...string) testcontainers.Contain
 			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}, m.c.backupMount()}
 		},
 	}
+}
+
+// Shell runs script with `sh -euc` on the member's host while etcd is not
+// running there: a one-off container from the member's image (which must
+// hold a shell at /bin/sh), with env in its environment, the member's
+// data volume at DataDir, the run's backup volume at BackupDir, the
+// client certificates at their kubeadm paths, and the run's network. It
+// returns an *ExitError when the script exits non-zero. An operator's
+// runbook step runs here (package runbook); the member's own container,
+// if any, must be stopped.
+func (m *Member) Shell(ctx context.Context, env []string, script string) (Exec, error) {
+	ctx, cancel := context.WithTimeout(ctx, Budget(ctx, m.c.cfg.Timeouts.Command))
+	defer cancel()
+	e := Exec{Command: script}
+	if _, err := m.c.dc.VolumeCreate(ctx, client.VolumeCreateOptions{Name: m.volume, Labels: maps.Clone(m.c.labels)}); err != nil {
+		return e, fmt.Errorf("member %s: create volume: %w", m.name, err)
+	}
+	if err := m.c.ensureBackupVolume(ctx); err != nil {
+		return e, err
+	}
+	req := m.toolRequest("host", "sh")
+	req.Entrypoint, req.Cmd, req.Networks = []string{"/bin/sh", "-euc", script}, nil, []string{m.c.net.Name}
+	req.Env = map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		req.Env[k] = v
+	}
+	// The member's own hostname, not mN: Docker adds a hostname as an alias
+	// on every network, and mN must resolve to the member alone.
+	req.ConfigModifier = func(cfg *container.Config) { cfg.Hostname = m.ContainerName() }
+	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req})
+	defer func() {
+		if ctr != nil {
+			testcontainers.TerminateContainer(ctr, testcontainers.StopContext(context.WithoutCancel(ctx)))
+		}
+	}()
+	if err != nil {
+		return e, fmt.Errorf("shell on %s: %w", m.name, err)
+	}
+	if m.c.pki != nil {
+		files, err := m.c.pki.MemberFiles(m.name)
+		if err != nil {
+			return e, err
+		}
+		tarred, err := tarFiles(map[string][]byte{CACert: files[CACert], ClientCert: files[ClientCert], ClientKey: files[ClientKey]})
+		if err != nil {
+			return e, fmt.Errorf("shell on %s: certificates: %w", m.name, err)
+		}
+		if _, err := m.c.dc.CopyToContainer(ctx, ctr.GetContainerID(), client.CopyToContainerOptions{DestinationPath: "/", Content: bytes.NewReader(tarred)}); err != nil {
+			return e, fmt.Errorf("shell on %s: copy certificates: %w", m.name, err)
+		}
+	}
+	if err := ctr.Start(ctx); err != nil {
+		return e, fmt.Errorf("shell on %s: %w", m.name, err)
+	}
+	var state *container.State
+	err = Poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+		st, err := ctr.State(ctx)
+		if err != nil {
+			return Permanent(err)
+		}
+		if st.Running {
+			return errors.New("script still running")
+		}
+		state = st
+		return nil
+	})
+	if err != nil {
+		return e, fmt.Errorf("shell on %s: %w", m.name, err)
+	}
+	rc, err := ctr.Logs(ctx)
+	if err != nil {
+		return e, fmt.Errorf("shell on %s: logs: %w", m.name, err)
+	}
+	out, _ := io.ReadAll(rc)
+	rc.Close()
+	e.Output, e.Exit = string(out), state.ExitCode
+	if e.Exit != 0 {
+		return e, &ExitError{e}
+	}
+	return e, nil
 }

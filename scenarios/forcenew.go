@@ -39,7 +39,8 @@ var ForceNewCluster = register(&drill.Scenario{
 		{Title: "restart the survivor without the flag", Do: restartWithoutForce},
 		{Title: "add the lost members back one by one", Do: readdLost},
 	},
-	Verify: []drill.Step{{Title: "verify the survivor's data and the rebuilt membership", Do: verifyForced}},
+	RunbookAfter: []drill.Step{{Title: "a write is accepted", Do: drill.ProbeWrite}},
+	Verify:       []drill.Step{{Title: "verify the survivor's data and the rebuilt membership", Do: verifyForced}},
 })
 
 type forceState struct {

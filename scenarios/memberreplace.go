@@ -50,6 +50,12 @@ func memberReplace(learner bool) *drill.Scenario {
 			{Title: "start it with an empty data dir, joining the existing cluster", Do: startReplacement},
 		},
 		Verify: []drill.Step{{Title: "verify members, keys and the new member ID", Do: verifyReplaced}},
+		// With an operator's runbook: note the lost member's ID first
+		// (the new-member-id check compares with it).
+		RunbookBefore: []drill.Step{{Title: "find the lost member's ID", Do: findLostMember}},
+		RunbookAfter: []drill.Step{
+			{Title: "the replaced member takes writes", Do: drill.WriteMore},
+			{Title: "stop the load", Do: drill.StopLoad}},
 	}
 	if learner {
 		s.Name, s.AlsoWithAuth = "member-replace-learner", false

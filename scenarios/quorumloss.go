@@ -28,5 +28,7 @@ var QuorumLoss = register(&drill.Scenario{
 		{Title: "restore every member from the snapshot into a new cluster", Do: drill.RestoreAll},
 		{Title: "writes are accepted again", Do: drill.ProbeWrite},
 	},
-	Verify: []drill.Step{{Title: "verify members and keys up to the snapshot revision", Do: drill.Restored}},
+	RunbookBefore: []drill.Step{{Title: "stop the load", Do: drill.StopLoad}},
+	RunbookAfter:  []drill.Step{{Title: "writes are accepted again", Do: drill.ProbeWrite}},
+	Verify:        []drill.Step{{Title: "verify members and keys up to the snapshot revision", Do: drill.Restored}},
 })

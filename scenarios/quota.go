@@ -45,6 +45,16 @@ var QuotaExhaustion = register(&drill.Scenario{
 		{Title: "writes are accepted again", Do: expectWritesAccepted},
 		{Title: "stop the load", Do: drill.StopLoad},
 	},
+	// With an operator's runbook: note the database sizes before it (the
+	// db-size check compares with them), and after it expect writes.
+	RunbookBefore: []drill.Step{{Title: "read the revision and database sizes", Do: readRevision}},
+	RunbookAfter: []drill.Step{
+		{Title: "writes are accepted again", Do: func(ctx context.Context, d *drill.Drill) error {
+			drill.State[quotaState](d).disarmedAt = time.Now() // the runbook has ended
+			return expectWritesAccepted(ctx, d)
+		}},
+		{Title: "stop the load", Do: drill.StopLoad},
+	},
 	Verify: []drill.Step{{Title: "verify members, keys and the database size", Do: verifyQuota}},
 })
 

@@ -66,6 +66,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newUpgradeCmd(stdout, lg, outFmt),
 		newScaleCmd(stdout, lg),
 		newChaosCmd(stdout, lg, outFmt),
+		newRunbookCmd(stdout),
 	)
 	return root
 }

@@ -12,13 +12,14 @@ import (
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/reports"
+	"github.com/etcdrill/etcdrill/runbook"
 	"github.com/etcdrill/etcdrill/scenarios"
 	"github.com/spf13/cobra"
 )
 
 type runFlags struct {
 	version, versions, image, tls, auth, out string
-	data, fromSnapshot                       string
+	data, fromSnapshot, runbook              string
 	timeoutSet                               bool
 	members, writers, parallel               int
 	shard                                    string
@@ -34,6 +35,7 @@ const runExample = `  etcdrill run                                   # leader-ki
   etcdrill run leader-kill --seed 42 --keep-artifacts -o json
   etcdrill run quorum-loss --data 1GiB                # 1 GiB of Kubernetes-shaped data
   etcdrill run quorum-loss --from-snapshot backup.db  # start from your own snapshot
+  etcdrill run quorum-loss --runbook our-runbook.md   # drill your own runbook instead of the built-in procedure
   etcdrill run --all --parallel 2                     # two drills at a time, each on its own cluster
   etcdrill run --all --versions 3.5.35,3.6.16,3.7.3 --shard 2/3 --out runs/shard-2  # CI runner 2 of 3`
 
@@ -71,6 +73,7 @@ per drill under --out. A summary table (or JSON with -o json) goes to stdout.`,
 	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "deadline for each drill; a drill still running then fails, naming its step (default grows with --data or --from-snapshot)")
 	fl.StringVar(&f.data, "data", "", "load this much data before the fault: SIZE (Kubernetes-shaped, e.g. 1GiB), k8s:SIZE, uniform:SIZE or uniform:KEYSxVALUESIZE (e.g. uniform:100000x10KiB)")
 	fl.StringVar(&f.fromSnapshot, "from-snapshot", "", "start the cluster from this snapshot file of yours (etcdctl snapshot save); every key in it must survive the drill")
+	fl.StringVar(&f.runbook, "runbook", "", "run this runbook of yours (Markdown or a shell script) instead of the drill's built-in recovery procedure; start from `etcdrill runbook export DRILL`")
 	fl.IntVar(&f.parallel, "parallel", defaultParallel, "run up to this many drills at once, each on its own cluster")
 	fl.StringVar(&f.shard, "shard", "", "run only shard i of n of the matrix (i/n, e.g. 2/3): n CI runners with the same flags, each with its own i, run every drill once; merge their --out with report --merge")
 	return cmd
@@ -134,9 +137,20 @@ func (f *runFlags) run(ctx context.Context, names []string, stdout, stderr io.Wr
 	// Every entry's configuration is checked before anything else, so an
 	// impossible size is one line and exit 2, not a panic half way
 	// through the matrix.
+	if f.runbook != "" && (f.all || len(list) != 1) {
+		return usageErr("--runbook replaces one drill's procedure: name exactly one drill, not %d", len(list))
+	}
 	for _, e := range matrix {
-		if _, err := drill.Resolve(e.Scenario, entryOptions(opts, e)); err != nil {
+		cfg, err := drill.Resolve(e.Scenario, entryOptions(opts, e))
+		if err != nil {
 			return usageErr("%v", err)
+		}
+		if f.runbook != "" && opts.Runbook == nil {
+			r, err := runbook.Load(f.runbook, cfg.Members)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			opts.Runbook = runbook.Procedure{Runbook: r}
 		}
 	}
 	if shardN > 0 {
