@@ -30,6 +30,25 @@ func SuiteReady(ctx context.Context, lg *slog.Logger, short bool, versions ...Ve
 	return "", nil
 }
 
+// SuiteFailpointsReady builds the failpoints image variant of each
+// version (see EnsureFailpointsImage) ahead of the specs that need it, so
+// that no spec's time budget pays for a build. Like SuiteReady it fails
+// in CI and says why outside it.
+func SuiteFailpointsReady(ctx context.Context, lg *slog.Logger, versions ...Version) (skip string, err error) {
+	ci := os.Getenv("CI") == "true"
+	dc, err := Docker(ctx)
+	if err != nil {
+		return suiteGate(ci, "scenario suites need a Docker engine", err)
+	}
+	defer dc.Close()
+	for _, v := range versions {
+		if _, err := EnsureFailpointsImage(ctx, dc, v, lg); err != nil {
+			return suiteGate(ci, fmt.Sprintf("cannot build the etcd %s failpoints image", v), err)
+		}
+	}
+	return "", nil
+}
+
 // suiteGate turns what a suite lacks into a skip outside CI and a failure
 // in CI.
 func suiteGate(ci bool, what string, err error) (skip string, fail error) {

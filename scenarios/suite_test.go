@@ -51,6 +51,12 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	lg := slog.New(slog.NewTextHandler(GinkgoWriter, nil))
 	skip, err := harness.SuiteReady(ctx, lg, testing.Short(), versions...)
 	Expect(err).NotTo(HaveOccurred())
+	if skip == "" && Label("failpoint").MatchesLabelFilter(GinkgoLabelFilter()) {
+		// The crash-point drills run from an image variant with etcd's
+		// failpoints enabled: built here, once, not in a spec's budget.
+		skip, err = harness.SuiteFailpointsReady(ctx, lg, versions...)
+		Expect(err).NotTo(HaveOccurred())
+	}
 	return []byte(skip)
 }, func(ctx SpecContext, skip []byte) {
 	opts = drill.Options{
