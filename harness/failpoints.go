@@ -57,46 +57,21 @@ func FailpointsTag(v Version) string { return ImageTag(v) + failpointsSuffix }
 // dir (etcd-vX.Y.Z-failpoints) behind a stamp file.
 func EnsureFailpointsImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.Logger) (Image, error) {
 	tag := FailpointsTag(v)
-	if img, err := dc.ImageInspect(ctx, tag); err == nil && img.Config != nil && currentLayout(img.Config.Labels) {
-		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
-	}
-	cache, err := CacheDir()
-	if err != nil {
-		return Image{}, err
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return Image{}, fmt.Errorf("cache dir: %w", err)
-	}
-	unlock, err := lockFile(ctx, filepath.Join(cache, "etcd-v"+v.String()+failpointsSuffix+".lock"))
-	if err != nil {
-		return Image{}, err
-	}
-	defer unlock()
-	if img, err := dc.ImageInspect(ctx, tag); err == nil && img.Config != nil && currentLayout(img.Config.Labels) {
-		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
-	}
-	start := time.Now()
-	bin, err := buildVariantBinaries(ctx, cache, v, buildVariant{suffix: failpointsSuffix, prepare: enableFailpoints}, lg)
-	if err != nil {
-		return Image{}, err
-	}
-	if err := plainTools(ctx, cache, v, bin, lg); err != nil {
-		return Image{}, err
-	}
-	for name, want := range map[string]bool{"etcd": true, "etcdctl": false, "etcdutl": false} {
-		if err := linksGofail(filepath.Join(bin, name), want); err != nil {
-			return Image{}, err
+	return ensureTag(ctx, dc, v, tag, "etcd-v"+v.String()+failpointsSuffix+".lock", lg, func(cache string) error {
+		bin, err := buildVariantBinaries(ctx, cache, v, buildVariant{suffix: failpointsSuffix, prepare: enableFailpoints}, lg)
+		if err != nil {
+			return err
 		}
-	}
-	if err := dockerBuildTag(ctx, dc, bin, v, tag); err != nil {
-		return Image{}, err
-	}
-	img, err := dc.ImageInspect(ctx, tag)
-	if err != nil {
-		return Image{}, fmt.Errorf("inspect built image %s: %w", tag, err)
-	}
-	lg.Info("failpoints image ready", "tag", tag, "elapsed", time.Since(start).Round(time.Second))
-	return Image{Tag: tag, ID: img.ID, Version: v.String(), Built: true}, nil
+		if err := plainTools(ctx, cache, v, bin, lg); err != nil {
+			return err
+		}
+		for name, want := range map[string]bool{"etcd": true, "etcdctl": false, "etcdutl": false} {
+			if err := linksGofail(filepath.Join(bin, name), want); err != nil {
+				return err
+			}
+		}
+		return dockerBuildTag(ctx, dc, bin, v, tag)
+	})
 }
 
 // plainTools puts the plain build's etcdctl and etcdutl into bin, so that

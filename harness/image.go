@@ -71,7 +71,21 @@ type Image struct {
 // the image when the cache does not have them. Concurrent callers (parallel
 // test packages) build once: a file lock per version serialises them.
 func EnsureImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.Logger) (Image, error) {
-	tag := ImageTag(v)
+	return ensureTag(ctx, dc, v, ImageTag(v), "etcd-v"+v.String()+".lock", lg, func(cache string) error {
+		bin, err := buildBinaries(ctx, cache, v, lg)
+		if err != nil {
+			return err
+		}
+		return dockerBuild(ctx, dc, bin, v)
+	})
+}
+
+// ensureTag returns the image tagged tag when it has the current layout.
+// Otherwise it takes the lock file named lock in the cache dir, looks
+// again (another process may have built it while this one waited), and
+// runs build, which must tag the image; a superseded image under the tag
+// is then removed.
+func ensureTag(ctx context.Context, dc client.APIClient, v Version, tag, lock string, lg *slog.Logger, build func(cache string) error) (Image, error) {
 	if img, err := dc.ImageInspect(ctx, tag); err == nil && img.Config != nil && currentLayout(img.Config.Labels) {
 		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
 	}
@@ -82,12 +96,11 @@ func EnsureImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.L
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return Image{}, fmt.Errorf("cache dir: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(cache, "etcd-v"+v.String()+".lock"))
+	unlock, err := lockFile(ctx, filepath.Join(cache, lock))
 	if err != nil {
 		return Image{}, err
 	}
 	defer unlock()
-	// Another process may have built it while we waited for the lock.
 	old := ""
 	if img, err := dc.ImageInspect(ctx, tag); err == nil && img.Config != nil && currentLayout(img.Config.Labels) {
 		return Image{Tag: tag, ID: img.ID, Version: v.String()}, nil
@@ -95,20 +108,16 @@ func EnsureImage(ctx context.Context, dc client.APIClient, v Version, lg *slog.L
 		old = img.ID
 		lg.Info("image has an older layout; rebuilding", "tag", tag, "want", ImageLayout)
 	}
-	bin, err := buildBinaries(ctx, cache, v, lg)
-	if err != nil {
-		return Image{}, err
-	}
 	start := time.Now()
-	lg.Info("docker build start", "tag", tag)
-	if err := dockerBuild(ctx, dc, bin, v); err != nil {
+	lg.Info("image build start", "tag", tag)
+	if err := build(cache); err != nil {
 		return Image{}, err
 	}
 	img, err := dc.ImageInspect(ctx, tag)
 	if err != nil {
 		return Image{}, fmt.Errorf("inspect built image %s: %w", tag, err)
 	}
-	lg.Info("docker build done", "tag", tag, "id", img.ID, "elapsed", time.Since(start).Round(time.Millisecond))
+	lg.Info("image build done", "tag", tag, "id", img.ID, "elapsed", time.Since(start).Round(time.Millisecond))
 	if old != "" && old != img.ID {
 		// The superseded image is etcdrill's own; a container still
 		// using it keeps it (no force), and that is fine.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/moby/moby/client"
 )
 
 // SuiteReady is what every container test suite checks first: the Docker
@@ -16,18 +18,10 @@ func SuiteReady(ctx context.Context, lg *slog.Logger, short bool, versions ...Ve
 	if short {
 		return "scenario suites start containers; skipped with -short", nil
 	}
-	ci := os.Getenv("CI") == "true"
-	dc, err := Docker(ctx)
-	if err != nil {
-		return suiteGate(ci, "scenario suites need a Docker engine", err)
-	}
-	defer dc.Close()
-	for _, v := range versions {
-		if _, err := EnsureImage(ctx, dc, v, lg); err != nil {
-			return suiteGate(ci, fmt.Sprintf("cannot build the etcd %s image (etcdrill images --version %s)", v, v), err)
-		}
-	}
-	return "", nil
+	return suiteImages(ctx, versions, func(dc client.APIClient, v Version) (string, error) {
+		_, err := EnsureImage(ctx, dc, v, lg)
+		return fmt.Sprintf("cannot build the etcd %s image (etcdrill images --version %s)", v, v), err
+	})
 }
 
 // SuiteFailpointsReady builds the failpoints image variant of each
@@ -35,6 +29,15 @@ func SuiteReady(ctx context.Context, lg *slog.Logger, short bool, versions ...Ve
 // that no spec's time budget pays for a build. Like SuiteReady it fails
 // in CI and says why outside it.
 func SuiteFailpointsReady(ctx context.Context, lg *slog.Logger, versions ...Version) (skip string, err error) {
+	return suiteImages(ctx, versions, func(dc client.APIClient, v Version) (string, error) {
+		_, err := EnsureFailpointsImage(ctx, dc, v, lg)
+		return fmt.Sprintf("cannot build the etcd %s failpoints image", v), err
+	})
+}
+
+// suiteImages runs ensure for each version against the engine; what fails
+// is a skip outside CI and an error in CI (see suiteGate).
+func suiteImages(ctx context.Context, versions []Version, ensure func(dc client.APIClient, v Version) (what string, err error)) (string, error) {
 	ci := os.Getenv("CI") == "true"
 	dc, err := Docker(ctx)
 	if err != nil {
@@ -42,8 +45,8 @@ func SuiteFailpointsReady(ctx context.Context, lg *slog.Logger, versions ...Vers
 	}
 	defer dc.Close()
 	for _, v := range versions {
-		if _, err := EnsureFailpointsImage(ctx, dc, v, lg); err != nil {
-			return suiteGate(ci, fmt.Sprintf("cannot build the etcd %s failpoints image", v), err)
+		if what, err := ensure(dc, v); err != nil {
+			return suiteGate(ci, what, err)
 		}
 	}
 	return "", nil
