@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -222,9 +223,11 @@ func (d *Drill) restoredHotKeys(ctx context.Context) map[uint64]map[string]verif
 	return map[uint64]map[string]verify.KeyState{id: keys}
 }
 
-// probeCompactedWatch compacts the keyspace at its current revision and
-// resumes a watch from just below it: etcd must refuse it as compacted,
-// which is what tells an informer to relist.
+// probeCompactedWatch compacts the keyspace at its current revision and,
+// on every member, resumes a watch from just below it: each must refuse
+// it as compacted, which is what tells an informer to relist. A member
+// applies the compaction when it applies that raft entry, so each is
+// first read from linearizably, which waits until it has.
 func (d *Drill) probeCompactedWatch(ctx context.Context, cli *clientv3.Client) record.Check {
 	c := record.Check{Name: "watch-compacted"}
 	ctx, cancel := context.WithTimeout(ctx, WatchProbeTimeout)
@@ -239,22 +242,43 @@ func (d *Drill) probeCompactedWatch(ctx context.Context, cli *clientv3.Client) r
 		c.Verdict, c.Summary = record.Fail, fmt.Sprintf("compact at revision %d: %v", rev, err)
 		return c
 	}
-	for wr := range cli.Watch(ctx, d.Config.Load.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev-1)) {
-		if err := wr.Err(); errors.Is(err, rpctypes.ErrCompacted) && wr.CompactRevision == rev {
-			c.Verdict = record.Pass
-			c.Summary = fmt.Sprintf("after `etcdctl compact %d`, a watch resumed from revision %d was refused: %v (compact revision %d)", rev, rev-1, err, wr.CompactRevision)
-			return c
-		} else if err != nil {
-			c.Verdict, c.Summary = record.Fail, fmt.Sprintf("a watch resumed from revision %d after compacting at %d ended with %v, not as compacted at %d", rev-1, rev, err, rev)
+	var names []string
+	for _, m := range d.Cluster.Members() {
+		if err := d.refusesCompacted(ctx, m, rev); err != nil {
+			c.Verdict, c.Summary = record.Fail, fmt.Sprintf("after `etcdctl compact %d`, %s: %v", rev, m.Name(), err)
 			return c
 		}
-		if len(wr.Events) > 0 {
-			c.Verdict, c.Summary = record.Fail, fmt.Sprintf("a watch resumed from revision %d after compacting at %d was served %d events instead of refused", rev-1, rev, len(wr.Events))
-			return c
+		names = append(names, m.Name())
+	}
+	c.Verdict = record.Pass
+	c.Summary = fmt.Sprintf("after `etcdctl compact %d`, a watch resumed from revision %d was refused as compacted on %s", rev, rev-1, strings.Join(names, ", "))
+	return c
+}
+
+// refusesCompacted resumes a watch from rev-1 on m alone, once m has
+// applied everything committed: it must be refused as compacted at rev.
+func (d *Drill) refusesCompacted(ctx context.Context, m *harness.Member, rev int64) error {
+	mc, err := d.Cluster.Client(m)
+	if err != nil {
+		return err
+	}
+	defer mc.Close()
+	if _, err := mc.Get(ctx, d.HotPrefix(), clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("linearizable read: %w", err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for wr := range mc.Watch(wctx, d.Config.Load.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev-1)) {
+		switch err := wr.Err(); {
+		case errors.Is(err, rpctypes.ErrCompacted) && wr.CompactRevision == rev:
+			return nil
+		case err != nil:
+			return fmt.Errorf("a watch resumed from revision %d ended with %v, not as compacted at %d", rev-1, err, rev)
+		case len(wr.Events) > 0:
+			return fmt.Errorf("a watch resumed from revision %d was served %d events instead of refused", rev-1, len(wr.Events))
 		}
 	}
-	c.Verdict, c.Summary = record.Fail, fmt.Sprintf("a watch resumed from revision %d after compacting at %d was not refused within %s", rev-1, rev, WatchProbeTimeout)
-	return c
+	return fmt.Errorf("a watch resumed from revision %d was not refused within %s", rev-1, WatchProbeTimeout)
 }
 
 func clientsRecord(ops []workload.Op, lin verify.Linearizability, sessions []workload.WatchSession, viz bool) *record.Clients {
