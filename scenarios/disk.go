@@ -8,7 +8,6 @@ import (
 	"github.com/etcdrill/etcdrill/fault"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
-	"github.com/etcdrill/etcdrill/verify"
 )
 
 // The full-disk drill's victim and the size of its data file system:
@@ -104,16 +103,5 @@ func verifyDiskReplaced(ctx context.Context, d *drill.Drill) error {
 	if err != nil {
 		return err
 	}
-	lost, _ := lostAndOps(d)
-	cli, err := d.Cluster.Client()
-	if err != nil {
-		return err
-	}
-	list, err := verify.MemberList(ctx, cli, d.Config.Timeouts.Request)
-	cli.Close()
-	id := verify.NewMemberID(lost.Name(), drill.State[replaceState](d).oldID, list)
-	if err != nil {
-		id = record.Check{Name: "new-member-id", Verdict: record.Fail, Summary: err.Error()}
-	}
-	return drill.VerifyWith(ctx, d, drill.DiskCheck(b), id)
+	return drill.VerifyWith(ctx, d, drill.DiskCheck(b), newMemberIDCheck(ctx, d))
 }

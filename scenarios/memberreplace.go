@@ -176,16 +176,21 @@ func waitReplaced(ctx context.Context, d *drill.Drill) error {
 // verifyReplaced checks the replaced member came back under a new ID,
 // then runs every member and key check.
 func verifyReplaced(ctx context.Context, d *drill.Drill) error {
+	return drill.VerifyWith(ctx, d, newMemberIDCheck(ctx, d))
+}
+
+// newMemberIDCheck is the new-member-id check of the member the last fault
+// took: it must be back under another ID than the one it had.
+func newMemberIDCheck(ctx context.Context, d *drill.Drill) record.Check {
 	lost, _ := lostAndOps(d)
 	cli, err := d.Cluster.Client()
 	if err != nil {
-		return err
+		return record.Check{Name: "new-member-id", Verdict: record.Fail, Summary: err.Error()}
 	}
 	list, err := verify.MemberList(ctx, cli, d.Config.Timeouts.Request)
 	cli.Close()
-	check := verify.NewMemberID(lost.Name(), drill.State[replaceState](d).oldID, list)
 	if err != nil {
-		check = record.Check{Name: "new-member-id", Verdict: record.Fail, Summary: err.Error()}
+		return record.Check{Name: "new-member-id", Verdict: record.Fail, Summary: err.Error()}
 	}
-	return drill.VerifyWith(ctx, d, check)
+	return verify.NewMemberID(lost.Name(), drill.State[replaceState](d).oldID, list)
 }
