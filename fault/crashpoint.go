@@ -23,8 +23,10 @@ const (
 	// failpoint's panic in its log.
 	CrashTimeout = 60 * time.Second
 	// CrashLogTimeout bounds the wait, once the member's container has
-	// exited, for the failpoint's panic to show in its log.
-	CrashLogTimeout = 10 * time.Second
+	// exited, for the failpoint's panic to show in its log. Docker copies
+	// a container's output to its log asynchronously; on a loaded 2-core
+	// machine the panic has been seen to take more than 10 s to appear.
+	CrashLogTimeout = 30 * time.Second
 	// FailpointEndpointTimeout bounds the wait for gofail's endpoint of a
 	// restarted member to answer.
 	FailpointEndpointTimeout = 30 * time.Second
@@ -278,15 +280,23 @@ func (c crash) waitCrash(ctx context.Context, m *harness.Member, armed time.Time
 	// read again until it holds the panic or CrashLogTimeout passes.
 	lctx, cancel := context.WithTimeout(ctx, CrashLogTimeout)
 	defer cancel()
-	var a record.Action
-	var last error // Crashed's own error, which wraps ErrNotCrashed
-	err = harness.Poll(lctx, 200*time.Millisecond, func(ctx context.Context) error {
+	var a, seen record.Action
+	var last, notYet error // Crashed's own error; the last that wraps ErrNotCrashed
+	err = harness.Poll(lctx, 500*time.Millisecond, func(ctx context.Context) error {
 		a, last = Crashed(ctx, m, c.p)
-		if last != nil && !errors.Is(last, ErrNotCrashed) {
+		switch {
+		case errors.Is(last, ErrNotCrashed):
+			seen, notYet = a, last
+		case last != nil && lctx.Err() == nil:
 			return harness.Permanent(last)
 		}
 		return last
 	})
+	if err != nil && notYet != nil {
+		// What the member's log said last, not the Docker call the
+		// deadline cut short.
+		a, last = seen, notYet
+	}
 	if err != nil && last != nil {
 		err = fmt.Errorf("%w (waited CrashLogTimeout %s for the log)", last, CrashLogTimeout)
 	}
