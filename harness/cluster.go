@@ -22,6 +22,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // Labels carried by every container, network and volume a run creates.
@@ -352,6 +354,17 @@ func (c *Cluster) ClientURLs() []string {
 	return urls
 }
 
+// Reconnect is how soon the harness's clients dial a member again after
+// a failed connection. gRPC's default waits 1 s, then 1.6 s, growing to
+// 2 minutes, so a member that has just started (or restarted after a
+// kill, a restore or a partition) went unseen for a second or more; every
+// wait for a member, and every measured RTO, carried that delay. Here a
+// retry comes after 50 ms, growing to at most 1 s.
+var Reconnect = grpc.WithConnectParams(grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+	MinConnectTimeout: 5 * time.Second,
+})
+
 // Client returns a v3 client for the given members (all when none are
 // given), logged in as root when auth is on. The caller closes it.
 func (c *Cluster) Client(members ...*Member) (*clientv3.Client, error) {
@@ -367,7 +380,7 @@ func (c *Cluster) ClientAs(cred *Credentials, members ...*Member) (*clientv3.Cli
 	for _, m := range members {
 		eps = append(eps, m.Endpoint())
 	}
-	cfg := clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	cfg := clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop(), DialOptions: []grpc.DialOption{Reconnect}}
 	if cred != nil {
 		cfg.Username, cfg.Password = cred.User, cred.Password
 	}

@@ -108,7 +108,7 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 			rcli.Close()
 		}
 	}()
-	err = Poll(ctx, 250*time.Millisecond, func(ctx context.Context) error {
+	err = Poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
 		if _, err := c.leader(ctx, cli, members); err != nil {
 			return err
 		}
