@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
@@ -126,4 +127,56 @@ func (d *Drill) NotApplicable(why string) (Result, error) {
 	r.Verdict, r.Reason, r.End = record.NotApplicable, why, time.Now()
 	dir, err := d.write()
 	return Result{Record: r, Dir: dir}, err
+}
+
+// Failure explains a drill that did not pass in a few lines, for a test
+// log that shows nothing else of it: the error (or the record's reason),
+// the failing step with its command and the end of its output, the
+// failed checks, and where the report is. "" when it passed.
+func (r Result) Failure(err error) string {
+	rec := r.Record
+	if err == nil && (rec == nil || rec.Verdict != record.Fail) {
+		return ""
+	}
+	var b strings.Builder
+	if err != nil {
+		fmt.Fprintf(&b, "%v\n", err)
+	} else {
+		fmt.Fprintf(&b, "%s\n", rec.Reason)
+	}
+	if rec != nil {
+		for _, s := range rec.Steps {
+			if s.Verdict != record.Fail {
+				continue
+			}
+			fmt.Fprintf(&b, "failed step %q (%s, %s, exit %d): %s\n", s.Name, s.Phase, s.Duration().Round(time.Millisecond), s.Exit, s.Error)
+			if s.Command != "" {
+				fmt.Fprintf(&b, "  $ %s\n", lastLines(s.Command, 3))
+			}
+			if s.Output != "" {
+				fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(lastLines(s.Output, 12), "\n", "\n  "))
+			}
+		}
+		for _, c := range rec.Checks {
+			if !c.Passed() {
+				fmt.Fprintf(&b, "failed check %s: %s\n", c.Name, c.Summary)
+			}
+		}
+	}
+	if r.Dir != "" {
+		fmt.Fprintf(&b, "report: %s\n", r.Dir)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// lastLines is the last n lines of s, each cut at 400 bytes.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	lines = lines[max(0, len(lines)-n):]
+	for i, l := range lines {
+		if len(l) > 400 {
+			lines[i] = l[:400] + "…"
+		}
+	}
+	return strings.Join(lines, "\n")
 }
