@@ -168,16 +168,13 @@ func (d *Drill) watchersReach(ctx context.Context, final workload.Reach) bool {
 	ctx, cancel := context.WithTimeout(ctx, WatchCatchUpTimeout)
 	defer cancel()
 	err := harness.Poll(ctx, 200*time.Millisecond, func(ctx context.Context) error {
-		reached := st.watchers.Reached()
-		behind := 0
-		for w := range Watchers {
-			if r := reached[w]; r.Cluster != final.Cluster || r.Revision < final.Revision {
-				behind++
-			}
-		}
+		behind, ahead := watchersBehind(st.watchers.Reached(), final)
 		if behind > 0 {
-			st.watchCli.RequestProgress(ctx)
+			st.watchers.RequestProgress(ctx)
 			return fmt.Errorf("%d of %d watchers short of revision %d", behind, Watchers, final.Revision)
+		}
+		if ahead > 0 {
+			return harness.Permanent(fmt.Errorf("%d of %d watchers resumed on the restored cluster after its final revision %d, from a revision of the cluster before: it sends them nothing up to there", ahead, Watchers, final.Revision))
 		}
 		return nil
 	})
@@ -185,6 +182,27 @@ func (d *Drill) watchersReach(ctx context.Context, final workload.Reach) bool {
 		d.lg.Info("watchers did not catch up; indeterminate writes they did not see stay indeterminate", "err", err)
 	}
 	return err == nil
+}
+
+// watchersBehind counts the watchers that have not yet delivered every
+// change of the final cluster up to its final revision, and those that
+// never will: a watcher whose stream the client resumed on a restored
+// cluster (a plain restore, which keeps the snapshot's revision) waits
+// for revisions after the last one it delivered from the cluster before.
+// The restored cluster sends it no event, and no progress notification
+// either, until its own revision passes that one (the reuse of revisions
+// that `--bump-revision --mark-compacted` exists to prevent); waiting for
+// it is waiting for nothing.
+func watchersBehind(reached map[int]workload.Reach, final workload.Reach) (behind, ahead int) {
+	for w := range Watchers {
+		switch r := reached[w]; {
+		case r.Revision < final.Revision:
+			behind++
+		case r.Cluster != final.Cluster:
+			ahead++
+		}
+	}
+	return behind, ahead
 }
 
 // InitMaxSnapshot bounds the snapshot read for the hot keys' restored

@@ -49,6 +49,7 @@ type WatchSession struct {
 
 // Watchers is a set of running watchers; Stop ends them.
 type Watchers struct {
+	cli    *clientv3.Client
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -73,7 +74,7 @@ const WatchResumeTimeout = 200 * time.Millisecond
 // until Stop or ctx ends. Each records its sessions.
 func StartWatchers(ctx context.Context, cli *clientv3.Client, prefix string, n int, from int64) *Watchers {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &Watchers{cancel: cancel, reached: map[int]Reach{}}
+	w := &Watchers{cli: cli, cancel: cancel, reached: map[int]Reach{}}
 	for i := range n {
 		w.wg.Go(func() { w.watch(ctx, cli, prefix, i, from) })
 	}
@@ -149,6 +150,16 @@ func (w *Watchers) watch(ctx context.Context, cli *clientv3.Client, prefix strin
 		case <-time.After(WatchResumeTimeout):
 		}
 	}
+}
+
+// RequestProgress asks the watchers' stream for a progress
+// notification: the revision up to which it has sent every change, which
+// the watchers then count as reached. clientv3 sends a progress request
+// on the stream of the request context's metadata, and the watches
+// require a leader (metadata hasleader=true): a request without it goes
+// on a new stream that holds no watch, and its answer reaches nobody.
+func (w *Watchers) RequestProgress(ctx context.Context) error {
+	return w.cli.RequestProgress(clientv3.WithRequireLeader(ctx))
 }
 
 func (w *Watchers) keep(s WatchSession) {
