@@ -40,7 +40,14 @@ func (m *Member) Offline(ctx context.Context, files map[string][]byte, args ...s
 		cf = append(cf, testcontainers.ContainerFile{Reader: bytes.NewReader(body), ContainerFilePath: path, FileMode: 0o600})
 	}
 	req := m.toolRequest("tool", args...)
-	req.Networks, req.Files = []string{m.c.net.Name}, cf
+	req.Files = cf
+	// An offline command needs no network: without one, Docker sets up
+	// no interface for it, which is most of a short container's start.
+	mounts := req.HostConfigModifier
+	req.HostConfigModifier = func(hc *container.HostConfig) {
+		mounts(hc)
+		hc.NetworkMode = "none"
+	}
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req, Started: true})
 	defer func() {
 		if ctr != nil {
