@@ -60,16 +60,24 @@ func (d destroy) Inject(ctx context.Context, c *harness.Cluster, log *record.Log
 	if err != nil {
 		return Injection{}, err
 	}
-	for _, m := range ms {
-		if err := log.Do(record.PhaseFault, "lose "+m.Name()+" and its data dir", m.Name(), func() (record.Action, error) {
+	// The machines are lost at the same moment, as in a zone outage: one
+	// member gone before the other would give the rest of the cluster a
+	// moment with quorum that a real loss does not.
+	group := ""
+	if len(ms) > 1 {
+		group = "destroy"
+	}
+	err = harness.EachMember(ms, func(m *harness.Member) error {
+		return log.DoConcurrent(group, record.PhaseFault, "lose "+m.Name()+" and its data dir", m.Name(), func() (record.Action, error) {
 			a := record.Action{Command: fmt.Sprintf("docker kill --signal=KILL %[1]s && docker rm %[1]s && docker volume rm %[1]s-data  # rm -rf %[2]s", m.ContainerName(), harness.DataDir)}
 			if err := m.Kill(ctx); err != nil {
 				return a, err
 			}
 			return a, m.Wipe(ctx)
-		}); err != nil {
-			return Injection{Victims: ms}, err
-		}
+		})
+	})
+	if err != nil {
+		return Injection{Victims: ms}, err
 	}
 	return Injection{Victims: ms, At: time.Now()}, nil
 }
