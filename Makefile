@@ -14,7 +14,7 @@ TEST_TIMEOUT  ?= 75m
 # Ryuk (testcontainers' reaper) needs a registry image; etcdrill reaps its own.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build drill test test-parallel unit bench bench-scale bench-drills test-scale images lint clean browser
+.PHONY: all build drill test test-serial unit bench bench-scale bench-drills test-scale images lint clean browser
 
 all: build
 
@@ -28,9 +28,20 @@ drill: build
 SUITES        := ./scenarios ./snapverify ./upgradecheck
 
 # Unit tests first (fast, no Docker: the suites skip under -short), then
-# the containerized suites one package at a time, verbosely, so the log
-# shows every drill and Ginkgo's "Ran N of M Specs" summary.
+# the containerized suites, one package after another, each in PROCS
+# parallel Ginkgo processes (ginkgo -p, the CLI of the ginkgo module this
+# one already requires): the first process builds the images, the others
+# wait for it; every process checks that it left nothing in Docker.
+GINKGO        ?= $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+PROCS         ?= 2
 test: browser
+	$(GO) test -short -count=1 ./...
+	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
+	  $(GINKGO) -p --procs=$(PROCS) --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
+
+# The same suites in one process, verbosely: every drill's steps in order
+# in the log, for reading a failure.
+test-serial: browser
 	$(GO) test -short -count=1 ./...
 	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
 	  $(GO) test -count=1 -p 1 -v -timeout $(TEST_TIMEOUT) $(SUITES) -args -ginkgo.no-color -ginkgo.succinct -ginkgo.label-filter='!scale'
@@ -40,17 +51,6 @@ test: browser
 BENCH_ROUNDS  ?= 5
 bench-drills: build
 	scripts/bench-drills.sh $(BENCH_ROUNDS) $(ETCD_VERSION)
-
-# The containerized suites in parallel Ginkgo processes (ginkgo -p, the
-# CLI of the ginkgo module this one already requires): images are built
-# once by the first process. Not yet `make test`: it has still to pass
-# many times in a row on 2 cores.
-GINKGO        ?= $(GO) run github.com/onsi/ginkgo/v2/ginkgo
-PROCS         ?= 2
-test-parallel: browser
-	$(GO) test -short -count=1 ./...
-	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
-	  $(GINKGO) -p --procs=$(PROCS) --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
 
 # The production-sized drills (Ginkgo label "scale"): quorum-loss on 1 GiB
 # of Kubernetes-shaped data on every version. Not part of `make test`.
