@@ -153,3 +153,31 @@ func TestCrashAtAvailable(t *testing.T) {
 		t.Errorf("etcd 3.4: %v, want refused", err)
 	}
 }
+
+func TestCrashEvidenceUnwound(t *testing.T) {
+	const started = `{"level":"info","ts":"2026-12-01T18:49:00Z","caller":"backend/backend.go:518","msg":"defragmenting","path":"/var/lib/etcd/member/snap/db"}` + "\n"
+	const finished = `{"level":"info","ts":"2026-12-01T18:49:01Z","caller":"backend/backend.go:580","msg":"finished defragmenting directory","path":"/var/lib/etcd/member/snap/db"}` + "\n"
+	const second = "panic: assertion failed: tx closed\n\ngoroutine 212 [running]:\ngo.etcd.io/etcd/pkg/v3/schedule.(*fifo).run(0x273cf32be060)\n"
+	for _, tc := range []struct {
+		name string
+		logs string
+		p    Crashpoint
+		ok   bool
+	}{
+		{"defrag started, a panic, never finished", started + second, DefragBeforeRename, true},
+		{"defrag finished before the panic", started + finished + second, DefragBeforeRename, false},
+		{"defrag started, no panic", started, DefragBeforeRename, false},
+		{"a panic before defrag started", second + started, DefragBeforeRename, false},
+		{"another crash point with defrag's log", started + second, BeforeCommit, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, ok := CrashEvidence(tc.logs, tc.p)
+			if ok != tc.ok {
+				t.Fatalf("CrashEvidence = %q, %v; want ok=%v", ev, ok, tc.ok)
+			}
+			if ok && !strings.Contains(ev, "panic: assertion failed: tx closed") {
+				t.Errorf("evidence %q lacks the panic line", ev)
+			}
+		})
+	}
+}
