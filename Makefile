@@ -37,7 +37,7 @@ PROCS         ?= 2
 test: browser
 	$(GO) test -short -count=1 ./...
 	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
-	  $(GINKGO) -p --procs=$(PROCS) --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
+	  $(GINKGO) -p --procs=$(PROCS) --keep-going --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
 
 # The same suites in one process, verbosely: every drill's steps in order
 # in the log, for reading a failure.
