@@ -276,13 +276,11 @@ func awaitCorruptAlarm(ctx context.Context, d *Drill, ops *harness.Member) error
 	var alarms []verify.Alarm
 	perr := harness.Poll(wctx, time.Second, func(ctx context.Context) error {
 		alarms, err = verify.AlarmList(ctx, cli, c.Config().Timeouts.Request)
-		for _, a := range alarms {
-			if a.Alarm == "CORRUPT" {
-				// The cluster refuses every request from here until the
-				// alarm is disarmed: an outage, whose end is the RTO's.
-				State[Outage](d).FaultAt = time.Now()
-				return nil
-			}
+		if corruptRaised(alarms) {
+			// The cluster refuses every request from here until the
+			// alarm is disarmed: an outage, whose end is the RTO's.
+			State[Outage](d).FaultAt = time.Now()
+			return nil
 		}
 		return errors.New("no CORRUPT alarm")
 	})
@@ -319,7 +317,7 @@ func awaitCorruptAlarm(ctx context.Context, d *Drill, ops *harness.Member) error
 func compactUnlessCorrupt(ctx context.Context, d *Drill, cli *clientv3.Client, ops *harness.Member, rev int64) error {
 	c := d.Cluster
 	alarms, err := verify.AlarmList(ctx, cli, c.Config().Timeouts.Request)
-	if err == nil && slices.ContainsFunc(alarms, func(a verify.Alarm) bool { return a.Alarm == "CORRUPT" }) {
+	if err == nil && corruptRaised(alarms) {
 		return nil
 	}
 	return d.Log.Do(record.PhaseRecovery, fmt.Sprintf("compact the history up to revision %d", rev), ops.Name(), func() (record.Action, error) {
@@ -331,6 +329,11 @@ func compactUnlessCorrupt(ctx context.Context, d *Drill, cli *clientv3.Client, o
 		}
 		return a, err
 	})
+}
+
+// corruptRaised says whether a CORRUPT alarm is among alarms.
+func corruptRaised(alarms []verify.Alarm) bool {
+	return slices.ContainsFunc(alarms, func(a verify.Alarm) bool { return a.Alarm == "CORRUPT" })
 }
 
 // corruptRefusal is what etcd answers every request with while a CORRUPT

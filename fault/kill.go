@@ -60,9 +60,8 @@ func (d destroy) Inject(ctx context.Context, c *harness.Cluster, log *record.Log
 	if err != nil {
 		return Injection{}, err
 	}
-	// The machines are lost at the same moment, as in a zone outage: one
-	// member gone before the other would give the rest of the cluster a
-	// moment with quorum that a real loss does not.
+	// The machines are lost at the same moment, as in a zone outage, and
+	// the step takes the time of one loss instead of the sum.
 	group := ""
 	if len(ms) > 1 {
 		group = "destroy"

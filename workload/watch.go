@@ -76,22 +76,20 @@ func StartWatchers(ctx context.Context, cli *clientv3.Client, prefix string, n i
 	ctx, cancel := context.WithCancel(ctx)
 	w := &Watchers{cli: cli, cancel: cancel, reached: map[int]Reach{}}
 	for i := range n {
-		w.wg.Go(func() { w.watch(ctx, cli, prefix, i, from) })
+		w.wg.Go(func() { w.watch(ctx, prefix, i, from) })
 	}
 	return w
 }
 
-func (w *Watchers) watch(ctx context.Context, cli *clientv3.Client, prefix string, id int, from int64) {
+func (w *Watchers) watch(ctx context.Context, prefix string, id int, from int64) {
 	for ctx.Err() == nil {
 		s := WatchSession{Watcher: id, Prefix: prefix, From: from, Start: time.Now()}
 		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify()}
 		if from > 0 {
 			opts = append(opts, clientv3.WithRev(from))
 		}
-		// RequireLeader makes a stream on a member cut off from its peers
-		// end, rather than stay silent.
-		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
-		for resp := range cli.Watch(wctx, prefix, opts...) {
+		wctx, cancel := context.WithCancel(streamContext(ctx))
+		for resp := range w.cli.Watch(wctx, prefix, opts...) {
 			if cl := resp.Header.ClusterId; s.Cluster != 0 && cl != 0 && cl != s.Cluster {
 				// The client resumed the stream by itself on another
 				// cluster (a restore): from there it is a new session,
@@ -152,14 +150,19 @@ func (w *Watchers) watch(ctx context.Context, cli *clientv3.Client, prefix strin
 	}
 }
 
+// streamContext is the context of the watchers' gRPC stream. It requires
+// a leader, which makes a stream on a member cut off from its peers end
+// rather than stay silent. clientv3 picks a watch's stream, and a
+// progress request's, by the context's metadata: the watches and their
+// progress requests must both go through here, or a request goes on a
+// new stream that holds no watch and its answer reaches nobody.
+func streamContext(ctx context.Context) context.Context { return clientv3.WithRequireLeader(ctx) }
+
 // RequestProgress asks the watchers' stream for a progress
 // notification: the revision up to which it has sent every change, which
-// the watchers then count as reached. clientv3 sends a progress request
-// on the stream of the request context's metadata, and the watches
-// require a leader (metadata hasleader=true): a request without it goes
-// on a new stream that holds no watch, and its answer reaches nobody.
+// the watchers then count as reached.
 func (w *Watchers) RequestProgress(ctx context.Context) error {
-	return w.cli.RequestProgress(clientv3.WithRequireLeader(ctx))
+	return w.cli.RequestProgress(streamContext(ctx))
 }
 
 func (w *Watchers) keep(s WatchSession) {
