@@ -69,6 +69,7 @@ type Cluster struct {
 	closed  bool
 	root    *Credentials // set once auth is enabled
 	workDir string       // see WorkDir; removed by Close
+	leases  []*portLease // see hostPorts; released by Close
 }
 
 // Credentials are a user name and password for etcd auth.
@@ -452,6 +453,11 @@ func (c *Cluster) Close(ctx context.Context) error {
 	if c.workDir != "" {
 		errs = append(errs, os.RemoveAll(c.workDir))
 	}
+	// The ports go back only now that no container of the run holds them.
+	for _, l := range c.leases {
+		errs = append(errs, l.release())
+	}
+	c.leases = nil
 	c.mu.Unlock()
 	err := errors.Join(errs...)
 	c.lg.Info("teardown done", "elapsed", time.Since(start).Round(time.Millisecond), "err", err)

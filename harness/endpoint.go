@@ -110,17 +110,25 @@ func freePort(addr netip.Addr) (int, error) {
 
 // hostPorts returns n host ports for new members, free on the publish
 // address of the engine's host. Members keep their port for life, so a
-// restarted or re-created member is at the same endpoint.
+// restarted or re-created member is at the same endpoint; on a local
+// engine the cluster leases its ports until Close (see portLease).
 func (c *Cluster) hostPorts(ctx context.Context, n int) ([]int, error) {
 	if !c.localEngine {
 		return c.dockerPorts(ctx, n)
 	}
+	dir, err := portLeaseDir()
+	if err != nil {
+		return nil, err
+	}
 	ports := make([]int, n)
 	for i := range ports {
-		p, err := freePort(c.publish)
+		p, l, err := leaseFreePort(dir, c.publish)
 		if err != nil {
-			return nil, fmt.Errorf("host port on %s: %w", c.publish, err)
+			return nil, err
 		}
+		c.mu.Lock()
+		c.leases = append(c.leases, l)
+		c.mu.Unlock()
 		ports[i] = p
 	}
 	return ports, nil
