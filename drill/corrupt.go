@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/etcdrill/etcdrill/harness"
@@ -310,35 +308,23 @@ func awaitCorruptAlarm(ctx context.Context, d *Drill, ops *harness.Member) error
 
 // compactUnlessCorrupt compacts at rev, for the compaction hash check,
 // unless etcd's periodic check has already raised the CORRUPT alarm: a
-// corrupt cluster refuses the compaction ("etcdserver: corrupt cluster"),
-// and on a loaded machine the periodic check can come first. The alarm
-// raised between the alarm list and the compaction shows as that refusal,
-// recorded as it is.
+// corrupt cluster refuses the compaction, and on a loaded machine the
+// periodic check can come first. An alarm raised between the alarm list
+// and the compaction shows as that refusal, recorded as it is.
 func compactUnlessCorrupt(ctx context.Context, d *Drill, cli *clientv3.Client, ops *harness.Member, rev int64) error {
 	c := d.Cluster
 	alarms, err := verify.AlarmList(ctx, cli, c.Config().Timeouts.Request)
 	if err == nil && corruptRaised(alarms) {
 		return nil
 	}
-	return d.Log.Do(record.PhaseRecovery, fmt.Sprintf("compact the history up to revision %d", rev), ops.Name(), func() (record.Action, error) {
-		a, err := ops.Exec(ctx, c.EtcdctlArgs(c.ClientURLs(), "compact", strconv.FormatInt(rev, 10))...)
-		var ee *harness.ExitError
-		if errors.As(err, &ee) && strings.Contains(a.Output, corruptRefusal) {
-			a.Output += "\n(refused: etcd's periodic corruption check has raised the CORRUPT alarm already)"
-			return a, nil
-		}
-		return a, err
-	})
+	_, err = recovery.CompactMayBeRefused(ctx, d.Log, c, ops, rev, recovery.CorruptCluster())
+	return err
 }
 
 // corruptRaised says whether a CORRUPT alarm is among alarms.
 func corruptRaised(alarms []verify.Alarm) bool {
 	return slices.ContainsFunc(alarms, func(a verify.Alarm) bool { return a.Alarm == "CORRUPT" })
 }
-
-// corruptRefusal is what etcd answers every request with while a CORRUPT
-// alarm is raised: "etcdserver: corrupt cluster".
-var corruptRefusal = rpctypes.ErrCorrupt.Error()
 
 // detectionCheck says in plain words what etcd did.
 func detectionCheck(d *Drill, m *harness.Member, on bool) record.Check {

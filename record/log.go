@@ -131,17 +131,43 @@ func (l *Log) Refused(phase Phase, name, member string, why Refusal, fn func() (
 		l.add(s)
 		return "", fmt.Errorf("%s: %w", name, ErrNotRefused)
 	}
-	line := why.Match(err.Error() + "\n" + s.Output)
-	if line == "" || errors.Is(err, ErrPanic) {
+	line := refusedFor(&s, err, why)
+	if line == "" {
 		err = fmt.Errorf("%w than %s: %w", ErrOtherReason, why.Reason, err)
 		s.Verdict, s.Error = Fail, err.Error()
 		l.add(s)
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	s.Verdict, s.Error = Expected, err.Error()
-	s.Output = strings.TrimRight(s.Output, "\n") + "\n# refused: " + why.Reason
 	l.add(s)
 	return line, nil
+}
+
+// MayBeRefused runs fn as a step that either succeeds or is refused for
+// the reason why gives, such as a compaction racing an alarm that makes
+// etcd refuse it: a refusal passes as an expected failure, and it returns
+// refused true; any other failure fails the step, as Do's does.
+func (l *Log) MayBeRefused(phase Phase, name, member string, why Refusal, fn func() (Action, error)) (refused bool, err error) {
+	s, err := l.run(phase, name, member, fn)
+	if err != nil && refusedFor(&s, err, why) == "" {
+		s.Verdict, s.Error = Fail, err.Error()
+		l.add(s)
+		return false, fmt.Errorf("%s: %w", name, err)
+	}
+	l.add(s)
+	return err != nil, nil
+}
+
+// refusedFor returns the line of fn's failure err and s's output that
+// proves why, and marks s as the expected failure it then is; it returns
+// "" for a failure that proves nothing (a panic, or other words).
+func refusedFor(s *Step, err error, why Refusal) string {
+	line := why.Match(err.Error() + "\n" + s.Output)
+	if line == "" || errors.Is(err, ErrPanic) {
+		return ""
+	}
+	s.Verdict, s.Error = Expected, err.Error()
+	s.Output = strings.TrimRight(s.Output, "\n") + "\n# refused: " + why.Reason
+	return line
 }
 
 func (l *Log) run(phase Phase, name, member string, fn func() (Action, error)) (Step, error) {

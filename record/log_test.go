@@ -2,6 +2,8 @@ package record
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +35,40 @@ func TestRefusedChecksItsReason(t *testing.T) {
 			}
 			if s := l.Steps()[0]; s.Verdict != tc.verdict {
 				t.Fatalf("step verdict %s, want %s", s.Verdict, tc.verdict)
+			}
+		})
+	}
+}
+
+func TestMayBeRefusedPassesSuccessAndItsRefusalOnly(t *testing.T) {
+	corrupt := Refusal{Reason: "corrupt cluster", Says: []string{"etcdserver: corrupt cluster"}}
+	for _, tc := range []struct {
+		name        string
+		out         string
+		err         error
+		wantRefused bool
+		wantErr     bool
+		verdict     Verdict
+	}{
+		{"compacted", "compacted revision 186\n", nil, false, false, Pass},
+		{"refused as corrupt", "Error: etcdserver: corrupt cluster\n", errors.New("etcdctl: exit 1"), true, false, Expected},
+		{"failed otherwise", "Error: etcdserver: request timed out\n", errors.New("etcdctl: exit 1"), false, true, Fail},
+		{"panicked with the words", "etcdserver: corrupt cluster\n", fmt.Errorf("boom: %w", ErrPanic), false, true, Fail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l Log
+			refused, err := l.MayBeRefused(PhaseRecovery, "compact", "m1", corrupt, func() (Action, error) {
+				return Action{Output: tc.out}, tc.err
+			})
+			if refused != tc.wantRefused || (err != nil) != tc.wantErr {
+				t.Fatalf("MayBeRefused = %v, %v; want refused=%v, error=%v", refused, err, tc.wantRefused, tc.wantErr)
+			}
+			s := l.Steps()[0]
+			if s.Verdict != tc.verdict {
+				t.Fatalf("step verdict %s, want %s", s.Verdict, tc.verdict)
+			}
+			if tc.wantRefused && !strings.Contains(s.Output, "# refused: corrupt cluster") {
+				t.Errorf("output %q does not say why it was refused", s.Output)
 			}
 		})
 	}

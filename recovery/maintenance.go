@@ -129,9 +129,21 @@ func mib(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 2
 // history before rev is dropped (its space is freed inside the file, not
 // yet returned to the disk).
 func Compact(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, rev int64) error {
-	return log.Do(record.PhaseRecovery, fmt.Sprintf("compact the history up to revision %d", rev), m.Name(), func() (record.Action, error) {
+	name, fn := compactStep(ctx, c, m, rev)
+	return log.Do(record.PhaseRecovery, name, m.Name(), fn)
+}
+
+// CompactMayBeRefused is Compact on a cluster that may refuse the
+// compaction for the reason why gives; it says whether it did.
+func CompactMayBeRefused(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, rev int64, why record.Refusal) (bool, error) {
+	name, fn := compactStep(ctx, c, m, rev)
+	return log.MayBeRefused(record.PhaseRecovery, name, m.Name(), why, fn)
+}
+
+func compactStep(ctx context.Context, c *harness.Cluster, m *harness.Member, rev int64) (string, func() (record.Action, error)) {
+	return fmt.Sprintf("compact the history up to revision %d", rev), func() (record.Action, error) {
 		return m.Exec(ctx, c.EtcdctlArgs(c.ClientURLs(), "compact", strconv.FormatInt(rev, 10))...)
-	})
+	}
 }
 
 // Defrag runs `etcdctl defrag` on m against every member's endpoint, so

@@ -3,6 +3,8 @@ package recovery
 import (
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 )
@@ -54,6 +56,12 @@ func MissingHash() record.Refusal {
 // match its content.
 func WrongHash() record.Refusal {
 	return record.Refusal{Reason: "sha256 mismatch", Says: []string{"expected sha256"}}
+}
+
+// CorruptCluster is every request refused while a CORRUPT alarm is
+// raised: "etcdserver: corrupt cluster", the same on 3.5, 3.6 and 3.7.
+func CorruptCluster() record.Refusal {
+	return record.Refusal{Reason: "corrupt cluster: the CORRUPT alarm is raised", Says: []string{rpctypes.ErrCorrupt.Error()}}
 }
 
 // Unreachable is `endpoint health` reporting a member that does not
