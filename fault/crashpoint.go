@@ -60,20 +60,26 @@ type Crashpoint struct {
 	// Where says where it is, in words, for reports.
 	Where string
 	drive drive
+	// unwind, when set, is the log messages that start and end the
+	// operation the crash point is inside, for a crash point whose
+	// operation holds etcd's backend locks with deferred unlocks (see
+	// unwound).
+	unwind *[2]string
 }
 
 // The crash points, in the order of a write's way through etcd.
 var (
 	RaftBeforeSave = Crashpoint{"raftBeforeSave",
-		"in the raft loop, before the WAL saves the new entries and hard state (leaders send entries to followers before that save)", byWrites}
+		"in the raft loop, before the WAL saves the new entries and hard state (leaders send entries to followers before that save)", byWrites, nil}
 	RaftAfterSave = Crashpoint{"raftAfterSave",
-		"in the raft loop, after the WAL saved the entries, before the loop goes on", byWrites}
+		"in the raft loop, after the WAL saved the entries, before the loop goes on", byWrites, nil}
 	BeforeCommit = Crashpoint{"beforeCommit",
-		"in the backend, before a batch of applied writes is committed to bbolt (the consistent index with them)", byWrites}
+		"in the backend, before a batch of applied writes is committed to bbolt (the consistent index with them)", byWrites, nil}
 	DefragBeforeRename = Crashpoint{"defragBeforeRename",
-		"in defrag, after the compacted copy db.tmp is written, before it replaces the db file", byDefrag}
+		"in defrag, after the compacted copy db.tmp is written, before it replaces the db file", byDefrag,
+		&[2]string{"defragmenting", "finished defragmenting directory"}}
 	CompactBeforeCommitBatch = Crashpoint{"compactBeforeCommitBatch",
-		"in compaction, after a batch of old revisions is deleted, before that batch is committed", byCompact}
+		"in compaction, after a batch of old revisions is deleted, before that batch is committed", byCompact, nil}
 )
 
 // Crashpoints lists every crash point.
@@ -460,23 +466,20 @@ func CrashEvidence(logs string, p Crashpoint) (string, bool) {
 	return unwound(lines, p)
 }
 
-// unwinds are the crash points inside an operation that holds etcd's
-// backend locks with deferred unlocks, as the log messages that start and
-// end that operation. At defragBeforeRename the db is closed; while the
-// failpoint's panic unwinds defrag, its defers release the locks, and on
-// a loaded machine the apply loop can take them and panic on the closed
-// backend before the runtime prints the first panic. Seen on 3.5.35
-// under two parallel suites: exit code 2, the apply loop's panic in the
-// log, not the failpoint's.
-var unwinds = map[string][2]string{"defragBeforeRename": {"defragmenting", "finished defragmenting directory"}}
-
-// unwound proves a crash at p from such a second panic: the log says the
-// operation started and never says it finished, and a Go panic follows.
+// unwound proves a crash at p, when p is inside an operation that holds
+// etcd's backend locks with deferred unlocks (Crashpoint.unwind), from a
+// second panic: the log says the operation started and never says it
+// finished, and a Go panic follows. At defragBeforeRename the db is
+// closed; while the failpoint's panic unwinds defrag, its defers release
+// the locks, and on a loaded machine the apply loop can take them and
+// panic on the closed backend before the runtime prints the first panic.
+// Seen on 3.5.35 under two parallel suites: exit code 2, the apply loop's
+// panic in the log, not the failpoint's.
 func unwound(lines []string, p Crashpoint) (string, bool) {
-	op, ok := unwinds[p.Failpoint]
-	if !ok {
+	if p.unwind == nil {
 		return "", false
 	}
+	op := *p.unwind
 	start := -1
 	for i, l := range lines {
 		switch {
