@@ -40,7 +40,8 @@ type Scenario struct {
 	// unbounded.
 	MinMembers, MaxMembers int
 	// ClusterOptions are appended to the harness options the engine builds
-	// from the Config (so they win), e.g. harness.WithQuota.
+	// from the Config and the faults' needs (fault.Needs), so they win,
+	// e.g. harness.WithQuota.
 	ClusterOptions []harness.Option
 
 	// Prepare runs after the load starts and before the fault: a

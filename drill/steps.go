@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/etcdrill/etcdrill/fault"
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
 	"github.com/etcdrill/etcdrill/recovery"
@@ -24,6 +25,7 @@ func StartCluster(ctx context.Context, d *Drill) error {
 	if cfg.large() {
 		opts = append(opts, harness.WithQuota(LargeQuota))
 	}
+	opts = append(opts, fault.ClusterOptions(d.Scenario.Faults()...)...)
 	opts = append(opts, d.Scenario.ClusterOptions...)
 	err := d.Log.Do(record.PhaseSetup, fmt.Sprintf("start a %d-member cluster", cfg.Members), "", func() (record.Action, error) {
 		c, err := harness.New(ctx, opts...)

@@ -30,9 +30,16 @@ const (
 	// FailpointEndpointTimeout bounds the wait for gofail's endpoint of a
 	// restarted member to answer.
 	FailpointEndpointTimeout = 30 * time.Second
-	// driveTimeout is etcdctl's --command-timeout for the command that
-	// drives a crash point: the command may die with the member.
+	// driveTimeout is etcdctl's --command-timeout for the defrag or the
+	// compaction that drives a crash point: the command may die with the
+	// member.
 	driveTimeout = 10 * time.Second
+	// putDriveTimeout is etcdctl's --command-timeout for the put that
+	// drives a crash point on the write path. Through a live member it
+	// takes milliseconds; under the drill's load the member has often
+	// crashed before the put starts (its name no longer resolves), and the
+	// put then fails only when this runs out: 10 s would wait for nothing.
+	putDriveTimeout = 2 * time.Second
 )
 
 // compactFill is how many key revisions the compaction crash point writes
@@ -195,7 +202,7 @@ func (c crash) drive(ctx context.Context, cl *harness.Cluster, ms []*harness.Mem
 		// connection drop instead of waiting out a leader election.
 		for _, m := range ms {
 			if err := log.Do(record.PhaseFault, "write a key through "+m.Name(), from.Name(), func() (record.Action, error) {
-				return tolerate(from.Exec(ctx, cl.EtcdctlArgs([]string{m.ClientURL()}, timeout, "put", "/etcdrill-crashpoint/"+c.p.Failpoint, "written")...))
+				return tolerate(from.Exec(ctx, cl.EtcdctlArgs([]string{m.ClientURL()}, "--command-timeout="+putDriveTimeout.String(), "put", "/etcdrill-crashpoint/"+c.p.Failpoint, "written")...))
 			}); err != nil {
 				return err
 			}

@@ -47,3 +47,23 @@ type Fault interface {
 	// Inject breaks c, recording each action in log.
 	Inject(ctx context.Context, c *harness.Cluster, log *record.Log) (Injection, error)
 }
+
+// Needs is implemented by a fault that can only be injected into a
+// cluster started with particular harness options: a partition or a link
+// shaping needs a peer network apart from the client ports
+// (harness.WithPeerNetwork). The drill engine starts the cluster with the
+// options of every fault the drill declares.
+type Needs interface {
+	ClusterOptions() []harness.Option
+}
+
+// ClusterOptions are the harness options the faults need (see Needs).
+func ClusterOptions(fs ...Fault) []harness.Option {
+	var opts []harness.Option
+	for _, f := range fs {
+		if n, ok := f.(Needs); ok {
+			opts = append(opts, n.ClusterOptions()...)
+		}
+	}
+	return opts
+}

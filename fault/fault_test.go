@@ -72,3 +72,33 @@ func TestPickMajority(t *testing.T) {
 		})
 	}
 }
+
+// The faults that act on peer traffic alone ask for a peer network of
+// their own; the others leave the cluster on one network.
+func TestClusterOptionsAskPeerNetworkForPeerTrafficFaults(t *testing.T) {
+	for _, tc := range []struct {
+		f    Fault
+		want bool
+	}{
+		{Partition(Follower()), true},
+		{Partition(Minority()), true},
+		{SlowLinks(Every(), 100, 10), true},
+		{LossyLinks(Leader(), 5), true},
+		{Kill(Leader()), false},
+		{Pause(Leader()), false},
+		{Destroy(Follower()), false},
+	} {
+		cfg, _, err := harness.NewConfig(ClusterOptions(tc.f)...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.f.Name(), err)
+		}
+		if cfg.PeerNetwork != tc.want {
+			t.Errorf("%s: peer network %v, want %v", tc.f.Name(), cfg.PeerNetwork, tc.want)
+		}
+	}
+	// A drill's faults together: one that needs it is enough.
+	cfg, _, err := harness.NewConfig(ClusterOptions(Kill(Leader()), Partition(Leader()))...)
+	if err != nil || !cfg.PeerNetwork {
+		t.Errorf("kill and partition together: peer network %v (%v), want true", cfg.PeerNetwork, err)
+	}
+}

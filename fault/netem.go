@@ -34,6 +34,11 @@ type netem struct {
 func (f *netem) Name() string   { return f.kind + "-" + targetSlug(f.t) }
 func (f *netem) Target() Target { return f.t }
 
+// ClusterOptions: the shaping is of the peer interface alone.
+func (f *netem) ClusterOptions() []harness.Option {
+	return []harness.Option{harness.WithPeerNetwork()}
+}
+
 // Netem is the shaping the fault applies.
 func (f *netem) Netem() harness.Netem { return f.n }
 

@@ -28,6 +28,11 @@ type partition struct{ t Target }
 func (p partition) Name() string   { return "partition-" + p.t.Name() }
 func (p partition) Target() Target { return p.t }
 
+// ClusterOptions: a partition cuts the peer network only.
+func (p partition) ClusterOptions() []harness.Option {
+	return []harness.Option{harness.WithPeerNetwork()}
+}
+
 // Available needs 3 members: with 2, neither side has a quorum, and with
 // 1 there is no other side.
 func (p partition) Available(env Env) error {

@@ -110,9 +110,8 @@ func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 // call `defer c.Close(ctx)` before checking the error; Close is nil-safe
 // and idempotent.
 //
-// Members are created all at once and then started all at once, as an
-// operator starts etcd on every host of a new cluster: one member alone
-// cannot elect a leader, so starting them one by one only adds waiting.
+// Members are created all at once, then started in turn, each as soon as
+// the one before serves its peers (see startInTurn).
 func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	cfg, v, err := NewConfig(opts...)
 	if err != nil {
@@ -171,7 +170,9 @@ func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 		return c, err
 	}
 	created := time.Since(start)
-	if err := EachMember(members, func(m *Member) error { return m.Start(ctx) }); err != nil {
+	// In turn, each once the one before serves its peers (see
+	// startInTurn); the containers were created all at once above.
+	if err := startInTurn(ctx, members, c.lg); err != nil {
 		return c, err
 	}
 	c.lg.Debug("members started", "members", len(members), "setup", setup.Round(time.Millisecond),

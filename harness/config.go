@@ -72,6 +72,12 @@ type Config struct {
 	// gofail enabled) with gofail's HTTP endpoint on FailpointPort,
 	// published like the client port. Not with Image. Default false.
 	Failpoints bool `json:"failpoints,omitempty"`
+	// PeerNetwork gives peers a network of their own, apart from the one
+	// that carries the published client ports, so that peer traffic can be
+	// cut (Isolate, DisconnectPeers) or shaped (StartNetem) while every
+	// client port stays reachable (see network.go). Default false: one
+	// network carries both, which starts a cluster faster.
+	PeerNetwork bool `json:"peer_network,omitempty"`
 	// DataVolumeBytes gives members, by name, a data dir on a tmpfs volume
 	// of that many bytes, which a drill can fill (see harness/disk.go).
 	// Default none: ordinary volumes.
@@ -115,6 +121,10 @@ func WithQuota(bytes int64) Option {
 // WithFailpoints runs members from the failpoints image (see
 // Config.Failpoints).
 func WithFailpoints() Option { return func(c *Config) error { c.Failpoints = true; return nil } }
+
+// WithPeerNetwork gives peers a network of their own (see
+// Config.PeerNetwork), for partitions and link shaping.
+func WithPeerNetwork() Option { return func(c *Config) error { c.PeerNetwork = true; return nil } }
 
 // MinDataVolumeBytes is the smallest sized data volume etcd starts on:
 // its write-ahead log preallocates 64 MiB segments, the current one and

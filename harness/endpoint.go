@@ -165,7 +165,7 @@ func (c *Cluster) dockerPorts(ctx context.Context, n int) ([]int, error) {
 			Labels:       maps.Clone(c.labels),
 			ExposedPorts: exposed,
 		},
-		HostConfig: &container.HostConfig{PortBindings: bindings, NetworkMode: container.NetworkMode(c.clientNet.Name)},
+		HostConfig: &container.HostConfig{PortBindings: bindings, NetworkMode: container.NetworkMode(c.clientNetwork())},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("host ports: create %s: %w", name, err)

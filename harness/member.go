@@ -2,11 +2,13 @@ package harness
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/etcdrill/etcdrill/record"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	mnet "github.com/moby/moby/api/types/network"
@@ -148,11 +151,11 @@ func (m *Member) Create(ctx context.Context, spec Spec) error {
 		// testcontainers adds its labels to the map it is given, and
 		// members are created concurrently: each gets a copy.
 		Labels: maps.Clone(m.c.labels),
-		// The client network comes first: it holds the gateway and the
-		// published port; the mN alias is on the peer network only, and
-		// the host name is not mN, which Docker would make an alias on
-		// every network (see network.go).
-		Networks:       []string{m.c.clientNet.Name, m.c.net.Name},
+		// The client network, when there is one of its own, comes first:
+		// it holds the gateway and the published port; the mN alias is on
+		// the peer network only, and the host name is not mN, which Docker
+		// would make an alias on every network (see network.go).
+		Networks:       m.c.memberNetworks(),
 		NetworkAliases: map[string][]string{m.c.net.Name: {m.name}},
 		ExposedPorts:   []string{port.String()},
 		ConfigModifier: func(cfg *container.Config) { cfg.Hostname = hostName(m.ContainerName()) },
@@ -222,6 +225,82 @@ func (m *Member) Start(ctx context.Context) error {
 	}
 	m.c.lg.Info("member started", "member", m.name)
 	return nil
+}
+
+// PeerServeWait bounds the wait, when a new cluster starts, for one
+// member to serve its peers before the next is started (startInTurn). It
+// takes a tenth of a second; a member that never says so (it exited, or
+// its etcd logs differently) costs this much, and the cluster's readiness
+// check then tells what went wrong.
+const PeerServeWait = 5 * time.Second
+
+// servingPeers is what etcd (3.5 to 3.7) logs once its peer listener
+// serves requests.
+const servingPeers = `"msg":"serving peer traffic"`
+
+// startInTurn starts the members of a new cluster one after another, each
+// once the one before serves its peers. Started all at once, every member
+// waited about 2 s before it even bootstrapped: a new member first asks
+// each peer whether it was bootstrapped already (GET /members, with a 1 s
+// timeout, one peer after another), and a peer that is itself starting
+// (its container joining the network, or its etcd listening but not yet
+// serving) holds that request for the whole second. Started in turn, a
+// member finds the members before it serving and those after it not yet
+// on the network, and both answer at once. Measured on 3.6.16 with TLS, 3
+// members (BenchmarkStart): from created to healthy 2.5 s in turn against
+// 4.4 s at once, the readiness wait after the last start 0.3 s against 2.3.
+func startInTurn(ctx context.Context, members []*Member, lg *slog.Logger) error {
+	for i, m := range members {
+		if err := m.Start(ctx); err != nil {
+			return err
+		}
+		if i == len(members)-1 {
+			break
+		}
+		wctx, cancel := context.WithTimeout(ctx, PeerServeWait)
+		served, err := m.awaitLog(wctx, servingPeers)
+		cancel()
+		if !served {
+			lg.Debug("member not seen serving its peers; starting the next anyway", "member", m.name, "err", err)
+		}
+	}
+	return nil
+}
+
+// awaitLog follows the member's log until a line holds needle, the log
+// ends (the container stopped), or ctx ends; it reports whether the line
+// was seen.
+func (m *Member) awaitLog(ctx context.Context, needle string) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	logs, err := m.c.dc.ContainerLogs(ctx, m.id(), client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		return false, fmt.Errorf("logs of %s: %w", m.name, err)
+	}
+	defer logs.Close()
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := stdcopy.StdCopy(pw, pw, logs)
+		pw.CloseWithError(err)
+	}()
+	defer pr.Close()
+	found := hasLine(pr, needle)
+	if !found && ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return found, nil
+}
+
+// hasLine reads r line by line until one holds needle (true) or r ends.
+func hasLine(r io.Reader, needle string) bool {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), needle) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop sends SIGTERM and waits up to 10 s before SIGKILL, like

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -40,6 +41,31 @@ func TestTarFilesForRoot(t *testing.T) {
 	for name, mode := range want {
 		if got[name] != mode {
 			t.Errorf("%s: mode %o, want %o", name, got[name], mode)
+		}
+	}
+}
+
+// hasLine finds etcd's "serving peer traffic" line among its others, and
+// not the shutdown line that contains the same words.
+func TestHasLineFindsServingPeers(t *testing.T) {
+	const boot = `{"level":"info","msg":"bootstrapping cluster"}
+{"level":"info","msg":"now serving peer/client/metrics"}
+`
+	const stopping = `{"level":"info","msg":"stopping serving peer traffic","address":"[::]:2380"}
+`
+	const serving = `{"level":"info","ts":"2026-12-01T23:32:32.764Z","caller":"embed/etcd.go:641","msg":"serving peer traffic","address":"[::]:2380"}
+`
+	for _, tc := range []struct {
+		log  string
+		want bool
+	}{
+		{boot + serving + `{"msg":"ready to serve client requests"}`, true},
+		{boot, false},
+		{boot + stopping, false},
+		{"", false},
+	} {
+		if got := hasLine(strings.NewReader(tc.log), servingPeers); got != tc.want {
+			t.Errorf("hasLine(%q) = %v, want %v", tc.log, got, tc.want)
 		}
 	}
 }

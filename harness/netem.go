@@ -117,6 +117,9 @@ const NetemReady = 30 * time.Second
 // sidecar was named, the returned Shaping (already stopped) still holds
 // the command that was run and the agent's output.
 func (m *Member) StartNetem(ctx context.Context, n Netem, peers []*Member) (*Shaping, error) {
+	if err := m.c.peerTrafficAlone("netem on " + m.name); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, Budget(ctx, m.c.cfg.Timeouts.Command))
 	defer cancel()
 	ip, err := m.PeerIP(ctx)

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,7 +12,8 @@ import (
 // planCluster is a cluster with n members and no Docker behind it, for
 // planning a split.
 func planCluster(n int) *Cluster {
-	c := &Cluster{runID: "drill-1234", net: &testcontainers.DockerNetwork{Name: "drill-1234-peer"}}
+	c := &Cluster{runID: "drill-1234", cfg: Config{PeerNetwork: true},
+		net: &testcontainers.DockerNetwork{Name: "drill-1234-peer"}, clientNet: &dockerNet{Name: "drill-1234-client"}}
 	for i := range n {
 		c.members = append(c.members, &Member{c: c, name: "m" + string(rune('1'+i))})
 	}
@@ -80,6 +82,42 @@ func TestIsolateRefuses(t *testing.T) {
 		if _, err := c.Isolate(side, 1); err == nil {
 			t.Errorf("%s: Isolate accepted it", name)
 		}
+	}
+}
+
+// On one network for peers and clients, a partition or a shaping would
+// cut the harness off too: each refuses, naming the option that allows it.
+func TestPeerTrafficNeedsPeerNetwork(t *testing.T) {
+	c := planCluster(3)
+	c.cfg.PeerNetwork, c.clientNet = false, nil
+	c.net.Name = "drill-1234-net"
+	m := c.members[0]
+	_, isolate := c.Isolate(c.members[:1], 1)
+	_, netem := m.StartNetem(context.Background(), Netem{Delay: 1}, c.members)
+	for name, err := range map[string]error{
+		"isolate":    isolate,
+		"disconnect": m.DisconnectPeers(context.Background()),
+		"reconnect":  m.ReconnectPeers(context.Background()),
+		"netem":      netem,
+	} {
+		if err == nil || !strings.Contains(err.Error(), "WithPeerNetwork") {
+			t.Errorf("%s on one network: %v, want a refusal naming WithPeerNetwork", name, err)
+		}
+	}
+	if got := c.memberNetworks(); !slices.Equal(got, []string{"drill-1234-net"}) {
+		t.Errorf("member networks on one network: %v", got)
+	}
+	if got := c.ClientNetwork(); got != "drill-1234-net" {
+		t.Errorf("client network on one network: %s", got)
+	}
+}
+
+// With a peer network, the client network comes first: it holds the
+// gateway and the published port.
+func TestMemberNetworksClientFirst(t *testing.T) {
+	c := planCluster(3)
+	if got, want := c.memberNetworks(), []string{"drill-1234-client", "drill-1234-peer"}; !slices.Equal(got, want) {
+		t.Errorf("member networks: %v, want %v", got, want)
 	}
 }
 
