@@ -108,7 +108,7 @@ func expectLostUnhealthy(ctx context.Context, d *drill.Drill) error {
 	c := d.Cluster
 	var out string
 	if _, err := d.Log.Refused(record.PhaseObserve, "endpoint health reports "+lost.Name()+" unhealthy", ops.Name(), recovery.Unreachable(), func() (record.Action, error) {
-		e, err := ops.Exec(ctx, c.EtcdctlArgs(c.ClientURLs(), "endpoint", "health")...)
+		e, err := ops.Exec(ctx, c.EtcdctlArgs(c.ClientURLs(), "--command-timeout="+recovery.RefusalTimeout.String(), "endpoint", "health")...)
 		out = e.Output
 		return e, err
 	}); err != nil {
