@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
@@ -49,28 +50,20 @@ type Snapshot struct {
 // the operator's machine: into dir, or the cluster's work dir (removed
 // with the cluster) when dir is "". A snapshot restored into another
 // cluster must be saved into a dir that outlives this one. Budgets grow
-// with m's database size.
+// with m's database size; below ConcurrentRestoreMax the revision is read
+// while the file is copied off.
 func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, dir string) (*Snapshot, error) {
 	s := &Snapshot{From: m.Name()}
+	dbSize := int64(-1)
 	if cli, err := c.Client(m); err == nil {
 		if st, err := c.Status(ctx, cli, m); err == nil {
 			ctx = harness.WithDataSize(ctx, st.DbSize)
+			dbSize = st.DbSize
 		}
 		cli.Close()
 	}
 	if err := log.Do(record.PhaseRecovery, "save a snapshot from "+m.Name(), m.Name(), func() (record.Action, error) {
 		return m.Etcdctl(ctx, "snapshot", "save", SnapshotPath)
-	}); err != nil {
-		return nil, err
-	}
-	if err := log.Do(record.PhaseRecovery, "read the snapshot's revision", m.Name(), func() (record.Action, error) {
-		e, err := m.Exec(ctx, "etcdutl", "snapshot", "status", SnapshotPath, "--write-out=json")
-		if err != nil {
-			return e, err
-		}
-		st, err := ParseSnapshotStatus(e.Output)
-		s.Status = st
-		return e, err
 	}); err != nil {
 		return nil, err
 	}
@@ -81,15 +74,50 @@ func SaveSnapshot(ctx context.Context, log *record.Log, c *harness.Cluster, m *h
 		}
 	}
 	s.Path = filepath.Join(dir, fmt.Sprintf("snapshot-%s-%d.db", m.Name(), time.Now().UnixNano()))
-	err := log.Do(record.PhaseRecovery, "copy the snapshot off "+m.Name(), m.Name(), func() (record.Action, error) {
-		a := record.Action{Command: fmt.Sprintf("docker cp %s:%s ./snapshot.db", m.ContainerName(), SnapshotPath)}
-		start := time.Now()
-		n, err := m.CopyOutFile(ctx, SnapshotPath, s.Path)
-		s.Size = n
-		a.Output = fmt.Sprintf("%d bytes; %s", n, rate(n, time.Since(start)))
-		return a, err
-	})
-	return s, err
+	// Reading the revision and copying the file off both only read the
+	// saved file, so a small one does both at once, as two steps of one
+	// group; a large one, one after the other, so that neither step's time
+	// is the disk's shared between them (see ConcurrentRestoreMax).
+	group := ""
+	if dbSize >= 0 && dbSize <= ConcurrentRestoreMax {
+		group = "snapshot"
+	}
+	status := func() error {
+		return log.DoConcurrent(group, record.PhaseRecovery, "read the snapshot's revision", m.Name(), func() (record.Action, error) {
+			e, err := m.Exec(ctx, "etcdutl", "snapshot", "status", SnapshotPath, "--write-out=json")
+			if err != nil {
+				return e, err
+			}
+			st, err := ParseSnapshotStatus(e.Output)
+			s.Status = st
+			return e, err
+		})
+	}
+	copyOff := func() error {
+		return log.DoConcurrent(group, record.PhaseRecovery, "copy the snapshot off "+m.Name(), m.Name(), func() (record.Action, error) {
+			a := record.Action{Command: fmt.Sprintf("docker cp %s:%s ./snapshot.db", m.ContainerName(), SnapshotPath)}
+			start := time.Now()
+			n, err := m.CopyOutFile(ctx, SnapshotPath, s.Path)
+			s.Size = n
+			a.Output = fmt.Sprintf("%d bytes; %s", n, rate(n, time.Since(start)))
+			return a, err
+		})
+	}
+	if group == "" {
+		if err := status(); err != nil {
+			return nil, err
+		}
+		return s, copyOff()
+	}
+	var statusErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { statusErr = status() })
+	copyErr := copyOff()
+	wg.Wait()
+	if statusErr != nil {
+		return nil, statusErr
+	}
+	return s, copyErr
 }
 
 // Bytes returns the snapshot's bytes: Data, or the file read whole. Only
