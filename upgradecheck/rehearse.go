@@ -40,12 +40,21 @@ func (u *run) images(ctx context.Context, d *drill.Drill) error {
 }
 
 // startCluster starts the rehearsal cluster on From and reads every
-// member's version.
+// member's version once the cluster version is From's. A new cluster's
+// members start in turn, and when the first two elect a leader before the
+// last one runs, the leader sets the cluster version to 3.0.0 and raises
+// it only at its next check (every 4 s) that reaches every member; a 3.6
+// member would refuse to join a cluster still at 3.0.0.
 func (u *run) startCluster(ctx context.Context, d *drill.Drill) error {
 	if err := drill.StartCluster(ctx, d); err != nil {
 		return err
 	}
-	if err := u.readVersions(ctx, "the cluster runs "+u.from.String()); err != nil {
+	if err := u.d.Log.Do(record.PhaseObserve, "the cluster runs "+u.from.String(), "", func() (record.Action, error) {
+		if err := u.pollClusterVersion(ctx, u.from); err != nil {
+			return record.Action{}, err
+		}
+		return u.versions(ctx)
+	}); err != nil {
 		return err
 	}
 	u.res.ClusterVersion = u.cv
@@ -106,13 +115,6 @@ func (u *run) settle(ctx context.Context, err error) error {
 		u.res.Fallback += fmt.Sprintf(" before any member moved to %s; the cluster stayed on %s and passed every check", u.to, u.from)
 	}
 	return errors.Join(err, verr)
-}
-
-// readVersions records GET /version of every member as one step.
-func (u *run) readVersions(ctx context.Context, title string) error {
-	return u.d.Log.Do(record.PhaseObserve, title, "", func() (record.Action, error) {
-		return u.versions(ctx)
-	})
 }
 
 // versions asks every member for GET /version, as an operator would with

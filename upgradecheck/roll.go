@@ -113,6 +113,22 @@ func (u *run) replace(ctx context.Context, m *harness.Member, h hop) (MemberUpgr
 	return mu, u.checkStep(ctx, mu, h.to)
 }
 
+// pollClusterVersion polls until every member reports the cluster version
+// of v's minor, within the cluster-ready timeout.
+func (u *run) pollClusterVersion(ctx context.Context, v harness.Version) error {
+	want := fmt.Sprintf("%d.%d.0", v.Major, v.Minor)
+	ctx, cancel := context.WithTimeout(ctx, u.d.Config.Timeouts.ClusterReady)
+	defer cancel()
+	return harness.Poll(ctx, 500*time.Millisecond, func(ctx context.Context) error {
+		for _, m := range u.d.Cluster.Members() {
+			if _, cv, err := m.ClusterVersion(ctx); err != nil || cv != want {
+				return fmt.Errorf("%s reports cluster version %q (%v), want %s", m.Name(), cv, err, want)
+			}
+		}
+		return nil
+	})
+}
+
 // waitClusterVersion polls until every member reports the cluster version
 // of v's minor: the leader raises it once all members run v.
 func (u *run) waitClusterVersion(ctx context.Context, v harness.Version, name string) error {
@@ -120,17 +136,7 @@ func (u *run) waitClusterVersion(ctx context.Context, v harness.Version, name st
 	want := fmt.Sprintf("%d.%d.0", v.Major, v.Minor)
 	check := record.Check{Name: name, Verdict: record.Pass}
 	err := d.Log.Do(record.PhaseObserve, "the cluster version reaches "+want, "", func() (record.Action, error) {
-		wctx, cancel := context.WithTimeout(ctx, d.Config.Timeouts.ClusterReady)
-		defer cancel()
-		err := harness.Poll(wctx, 500*time.Millisecond, func(ctx context.Context) error {
-			for _, m := range d.Cluster.Members() {
-				if _, cv, err := m.ClusterVersion(ctx); err != nil || cv != want {
-					return fmt.Errorf("%s reports cluster version %q (%v), want %s", m.Name(), cv, err, want)
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := u.pollClusterVersion(ctx, v); err != nil {
 			return record.Action{}, err
 		}
 		return u.versions(ctx)
