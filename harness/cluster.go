@@ -111,7 +111,11 @@ func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 // and idempotent.
 //
 // Members are created all at once, then started in turn, each as soon as
-// the one before serves its peers (see startInTurn).
+// the one before serves its peers (see startInTurn). Two members may then
+// elect a leader before the last one runs; the leader sets the cluster
+// version to 3.0.0 and raises it at its next version check (every 4 s)
+// that reaches every member, so a caller that needs the cluster version
+// (an upgrade) waits for it after New.
 func New(ctx context.Context, opts ...Option) (*Cluster, error) {
 	cfg, v, err := NewConfig(opts...)
 	if err != nil {

@@ -57,6 +57,10 @@ func MustVersion(s string) Version {
 
 func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
 
+// MinorString is v's minor as etcd writes a cluster or storage version:
+// "3.6.0" for 3.6.16.
+func (v Version) MinorString() string { return fmt.Sprintf("%d.%d.0", v.Major, v.Minor) }
+
 // AtLeast reports whether v is minor.patch or later within major 3.
 func (v Version) AtLeast(minor, patch int) bool {
 	return v.Minor > minor || (v.Minor == minor && v.Patch >= patch)

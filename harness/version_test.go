@@ -138,3 +138,15 @@ func TestParseVersionRejectsSignsAndLeadingZeros(t *testing.T) {
 		}
 	}
 }
+
+func TestMinorString(t *testing.T) {
+	for in, want := range map[string]string{"3.5.35": "3.5.0", "3.6.16": "3.6.0", "3.7.3": "3.7.0"} {
+		v, err := ParseVersion(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.MinorString(); got != want {
+			t.Errorf("%s: MinorString %q, want %q", in, got, want)
+		}
+	}
+}

@@ -127,7 +127,7 @@ func V2Content(subject, line string, to harness.Version) Finding {
 // an empty version means the db predates 3.6 (3.5 writes none).
 func DataDirVersion(subject, storage string, from harness.Version) Finding {
 	f := Finding{ID: "data-dir-version", Severity: OK, Subject: subject}
-	want := fmt.Sprintf("%d.%d.0", from.Major, from.Minor)
+	want := from.MinorString()
 	switch {
 	case storage == "" && from.Minor <= 5:
 		f.Reason = fmt.Sprintf("%s: the db has no storage version, as etcd 3.5 writes it", subject)

@@ -116,7 +116,7 @@ func (u *run) replace(ctx context.Context, m *harness.Member, h hop) (MemberUpgr
 // pollClusterVersion polls until every member reports the cluster version
 // of v's minor, within the cluster-ready timeout.
 func (u *run) pollClusterVersion(ctx context.Context, v harness.Version) error {
-	want := fmt.Sprintf("%d.%d.0", v.Major, v.Minor)
+	want := v.MinorString()
 	ctx, cancel := context.WithTimeout(ctx, u.d.Config.Timeouts.ClusterReady)
 	defer cancel()
 	return harness.Poll(ctx, 500*time.Millisecond, func(ctx context.Context) error {
@@ -133,7 +133,7 @@ func (u *run) pollClusterVersion(ctx context.Context, v harness.Version) error {
 // of v's minor: the leader raises it once all members run v.
 func (u *run) waitClusterVersion(ctx context.Context, v harness.Version, name string) error {
 	d := u.d
-	want := fmt.Sprintf("%d.%d.0", v.Major, v.Minor)
+	want := v.MinorString()
 	check := record.Check{Name: name, Verdict: record.Pass}
 	err := d.Log.Do(record.PhaseObserve, "the cluster version reaches "+want, "", func() (record.Action, error) {
 		if err := u.pollClusterVersion(ctx, v); err != nil {
