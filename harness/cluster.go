@@ -440,10 +440,9 @@ func (c *Cluster) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeouts.Teardown)
 	defer cancel()
 	start := time.Now()
-	var errs []error
-	for _, m := range c.Members() {
-		errs = append(errs, m.remove(ctx, true))
-	}
+	// The members go at once, as `docker rm -f m1 m2 m3` would: removing
+	// them one by one cost about 0.25 s each.
+	errs := []error{EachMember(c.Members(), func(m *Member) error { return m.remove(ctx, true) })}
 	if c.net != nil {
 		errs = append(errs, c.net.Remove(ctx))
 	}
