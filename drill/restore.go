@@ -3,7 +3,6 @@ package drill
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
@@ -68,11 +67,12 @@ func NoteClusterID(ctx context.Context, d *Drill, m *harness.Member) error {
 	return nil
 }
 
-// WriteAfterSnapshot waits for 50 writes after the snapshot: they are
-// lost by design (RPO).
+// WriteAfterSnapshot waits for 50 acknowledged writes above the
+// snapshot's revision: they are lost by design (RPO). Those acknowledged
+// while the snapshot was copied off count.
 func WriteAfterSnapshot(ctx context.Context, d *Drill) error {
 	return d.Log.Do(record.PhaseWorkload, "keep writing after the snapshot", "", func() (record.Action, error) {
-		n, err := d.WaitAcks(ctx, time.Now(), 50)
+		n, err := d.WaitAcksAbove(ctx, State[Restore](d).UpTo, 50)
 		return record.Action{Output: fmt.Sprintf("%d writes acknowledged after snapshot revision %d: these are lost by design (RPO)", n, State[Restore](d).UpTo)}, err
 	})
 }

@@ -89,6 +89,20 @@ func (l *Ledger) AckedSince(t time.Time) int {
 	return n
 }
 
+// AckedAbove counts acknowledged writes whose revision is above rev: the
+// writes a snapshot at rev does not hold, whenever they started.
+func (l *Ledger) AckedAbove(rev int64) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, w := range l.writes {
+		if w.Outcome == Acknowledged && w.Revision > rev {
+			n++
+		}
+	}
+	return n
+}
+
 // FirstAckAfter returns the end time of the first acknowledged write that
 // started at or after t, and false when there is none. Drills use it for RTO.
 func (l *Ledger) FirstAckAfter(t time.Time) (time.Time, bool) {

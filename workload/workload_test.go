@@ -64,6 +64,22 @@ func TestValuesAreDeterministic(t *testing.T) {
 	}
 }
 
+func TestLedgerAckedAbove(t *testing.T) {
+	var l Ledger
+	t0 := time.Unix(1000, 0)
+	// A write that started before the snapshot but was acknowledged after
+	// it counts; one the snapshot holds does not, nor does an unanswered one.
+	l.Record(Write{Key: "a", Outcome: Acknowledged, Revision: 10, Start: t0.Add(time.Second)})
+	l.Record(Write{Key: "b", Outcome: Acknowledged, Revision: 11, Start: t0})
+	l.Record(Write{Key: "c", Outcome: Indeterminate, Start: t0.Add(2 * time.Second)})
+	l.Record(Write{Key: "d", Outcome: Acknowledged, Revision: 12, Start: t0.Add(3 * time.Second)})
+	for rev, want := range map[int64]int{9: 3, 10: 2, 11: 1, 12: 0} {
+		if got := l.AckedAbove(rev); got != want {
+			t.Errorf("AckedAbove(%d) = %d, want %d", rev, got, want)
+		}
+	}
+}
+
 func TestLedgerFirstAckAfterAndCounts(t *testing.T) {
 	var l Ledger
 	t0 := time.Unix(1000, 0)
