@@ -23,13 +23,6 @@ import (
 // interrupted rather than failed. A reason a step set on the record
 // beforehand is kept: it is more precise than the first failure.
 func (d *Drill) Finish(ctx context.Context, runErr error) (Result, error) {
-	d.complete(ctx, runErr)
-	return d.report()
-}
-
-// complete is Finish up to the report: the record is final once it
-// returns, and nothing that tears the drill down changes it.
-func (d *Drill) complete(ctx context.Context, runErr error) {
 	d.stopLoad()
 	r := d.Record
 	r.Steps, r.End = d.Log.Steps(), time.Now()
@@ -72,11 +65,6 @@ func (d *Drill) complete(ctx context.Context, runErr error) {
 		d.keepSnapshot()
 	}
 	d.keepClientEvidence()
-}
-
-// report writes the completed record's report.
-func (d *Drill) report() (Result, error) {
-	r := d.Record
 	dir, err := d.write()
 	d.lg.Info("drill done", "verdict", r.Verdict, "reason", r.Reason, "elapsed", r.End.Sub(r.Start).Round(time.Millisecond))
 	return Result{Record: r, Dir: dir}, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/etcdrill/etcdrill/harness"
@@ -42,18 +41,11 @@ func Run(ctx context.Context, s *Scenario, o Options) (Result, error) {
 	} else {
 		err = d.runRunbook(ctx, s.StepsFor(cfg), len(s.RecoverFor(cfg)), len(s.Verify))
 	}
-	// The report does not tell the teardown, so the cluster is torn down
-	// while the report is written (Finish, in two halves).
-	d.complete(ctx, err)
-	var cerr error
-	var wg sync.WaitGroup
-	wg.Go(func() { cerr = d.Close(ctx) })
-	res, ferr := d.report()
-	wg.Wait()
+	res, ferr := d.Finish(ctx, err)
 	if err == nil && res.Record.Verdict == record.Fail {
 		err = fmt.Errorf("%s: %s", s.Name, res.Record.Reason)
 	}
-	return res, errors.Join(err, ferr, cerr)
+	return res, errors.Join(err, ferr, d.Close(ctx))
 }
 
 // RunSteps runs steps in order under the drill's deadline and returns
