@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,23 +44,18 @@ func RestoreArgs(snapshot, name string, names []string, token string, tls bool, 
 func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, snap *Snapshot, token string, extra ...string) error {
 	members, names := c.Members(), Names(c)
 	tls := c.Config().TLS
-	// Clearing the members and copying the snapshot to their hosts touch
-	// different things, so they run at once: one group of steps.
-	const prepare = "prepare"
-	var distErr error
-	var wg sync.WaitGroup
-	if !snap.Distributed {
-		wg.Go(func() { distErr = distribute(ctx, log, c, snap, prepare) })
-	}
-	err := each(members, true, func(m *harness.Member) error {
-		return log.DoConcurrent(prepare, record.PhaseRecovery, "stop etcd on "+m.Name()+" and clear its data dir", m.Name(), func() (record.Action, error) {
+	if err := each(members, true, func(m *harness.Member) error {
+		return log.DoConcurrent("stop", record.PhaseRecovery, "stop etcd on "+m.Name()+" and clear its data dir", m.Name(), func() (record.Action, error) {
 			a := record.Action{Command: fmt.Sprintf("docker rm -f %[1]s && docker volume rm -f %[1]s-data  # systemctl stop etcd && rm -rf %[2]s", m.ContainerName(), harness.DataDir)}
 			return a, m.Wipe(ctx)
 		})
-	})
-	wg.Wait()
-	if err := errors.Join(err, distErr); err != nil {
+	}); err != nil {
 		return err
+	}
+	if !snap.Distributed {
+		if err := Distribute(ctx, log, c, snap); err != nil {
+			return err
+		}
 	}
 	ctx = harness.WithDataSize(ctx, snap.Size)
 	together := snap.Size <= ConcurrentRestoreMax
@@ -97,7 +91,7 @@ func RestoreCluster(ctx context.Context, log *record.Log, c *harness.Cluster, sn
 	}); err != nil {
 		return err
 	}
-	err = log.Do(record.PhaseRecovery, "wait until the restored cluster is healthy", "", func() (record.Action, error) {
+	err := log.Do(record.PhaseRecovery, "wait until the restored cluster is healthy", "", func() (record.Action, error) {
 		// Poll through the published ports first: the members may still be
 		// electing. Then show health as the operator sees it.
 		if err := c.WaitReady(ctx); err != nil {
@@ -140,12 +134,6 @@ func each(members []*harness.Member, together bool, fn func(*harness.Member) err
 // work dir first. It records the transfer phase, and marks snap
 // Distributed so that RestoreCluster does not copy it again.
 func Distribute(ctx context.Context, log *record.Log, c *harness.Cluster, snap *Snapshot) error {
-	return distribute(ctx, log, c, snap, "")
-}
-
-// distribute is Distribute recorded as a step of the concurrent group
-// group ("" when it runs alone).
-func distribute(ctx context.Context, log *record.Log, c *harness.Cluster, snap *Snapshot, group string) error {
 	if snap.Path == "" {
 		dir, err := c.WorkDir()
 		if err != nil {
@@ -158,7 +146,7 @@ func distribute(ctx context.Context, log *record.Log, c *harness.Cluster, snap *
 		snap.Path, snap.Size = p, int64(len(snap.Data))
 	}
 	start := time.Now()
-	err := log.DoConcurrent(group, record.PhaseRecovery, "copy the snapshot to every member's host", "", func() (record.Action, error) {
+	err := log.Do(record.PhaseRecovery, "copy the snapshot to every member's host", "", func() (record.Action, error) {
 		a := record.Action{Command: fmt.Sprintf("docker cp %s <any container mounting %s>:%s  # scp snapshot.db to each member's %s",
 			harness.ShellJoin([]string{snap.Path}), c.BackupVolume(), SnapshotPath, harness.BackupDir)}
 		n, err := c.CopyToBackup(ctx, snap.Path, filepath.Base(SnapshotPath))
