@@ -72,8 +72,9 @@ func NoteClusterID(ctx context.Context, d *Drill, m *harness.Member) error {
 // while the snapshot was copied off count.
 func WriteAfterSnapshot(ctx context.Context, d *Drill) error {
 	return d.Log.Do(record.PhaseWorkload, "keep writing after the snapshot", "", func() (record.Action, error) {
-		n, err := d.WaitAcksAbove(ctx, State[Restore](d).UpTo, 50)
-		return record.Action{Output: fmt.Sprintf("%d writes acknowledged after snapshot revision %d: these are lost by design (RPO)", n, State[Restore](d).UpTo)}, err
+		upTo := State[Restore](d).UpTo
+		n, err := d.WaitAcksAbove(ctx, upTo, 50)
+		return record.Action{Output: fmt.Sprintf("%d writes acknowledged after snapshot revision %d: these are lost by design (RPO)", n, upTo)}, err
 	})
 }
 

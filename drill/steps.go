@@ -48,9 +48,7 @@ func StartCluster(ctx context.Context, d *Drill) error {
 // FirstBatch is how many writes StartLoad waits for the cluster to
 // acknowledge: enough that each of the default 4 writers has written a
 // dozen keys before anything is saved or broken, and half a second at the
-// default 100 writes/s. (It was 100 until every drill's second of waiting
-// showed as the largest difference from a hand-written script, which
-// writes its 100 keys in one transaction.)
+// default 100 writes/s, which every drill pays.
 const FirstBatch = 50
 
 // StartLoad starts the writers and waits until the cluster has

@@ -78,25 +78,22 @@ func (l *Ledger) Counts() map[Outcome]int {
 // AckedSince counts acknowledged writes that started at or after t,
 // without copying the ledger (waits call it every few milliseconds).
 func (l *Ledger) AckedSince(t time.Time) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, w := range l.writes {
-		if w.Outcome == Acknowledged && !w.Start.Before(t) {
-			n++
-		}
-	}
-	return n
+	return l.countAcked(func(w *Write) bool { return !w.Start.Before(t) })
 }
 
 // AckedAbove counts acknowledged writes whose revision is above rev: the
 // writes a snapshot at rev does not hold, whenever they started.
 func (l *Ledger) AckedAbove(rev int64) int {
+	return l.countAcked(func(w *Write) bool { return w.Revision > rev })
+}
+
+// countAcked counts acknowledged writes that keep accepts.
+func (l *Ledger) countAcked(keep func(*Write) bool) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for _, w := range l.writes {
-		if w.Outcome == Acknowledged && w.Revision > rev {
+	for i := range l.writes {
+		if w := &l.writes[i]; w.Outcome == Acknowledged && keep(w) {
 			n++
 		}
 	}
