@@ -80,6 +80,21 @@ func TestLedgerAckedAbove(t *testing.T) {
 	}
 }
 
+func TestLedgerAckedSince(t *testing.T) {
+	var l Ledger
+	t0 := time.Unix(1000, 0)
+	// Counted by start: one started at the instant counts, an unanswered
+	// one never does.
+	l.Record(Write{Key: "a", Outcome: Acknowledged, Revision: 12, Start: t0})
+	l.Record(Write{Key: "b", Outcome: Acknowledged, Revision: 10, Start: t0.Add(time.Second)})
+	l.Record(Write{Key: "c", Outcome: Failed, Start: t0.Add(2 * time.Second)})
+	for since, want := range map[time.Duration]int{-time.Second: 2, 0: 2, time.Millisecond: 1, 2 * time.Second: 0} {
+		if got := l.AckedSince(t0.Add(since)); got != want {
+			t.Errorf("AckedSince(t0%+v) = %d, want %d", since, got, want)
+		}
+	}
+}
+
 func TestLedgerFirstAckAfterAndCounts(t *testing.T) {
 	var l Ledger
 	t0 := time.Unix(1000, 0)
