@@ -122,14 +122,22 @@ func (m *Member) CopyOutOffline(ctx context.Context, path string) ([]byte, error
 // is a binary in /usr/local/bin). Callers create the backup volume first
 // (ensureBackupVolume), so that Docker never makes it without labels.
 func (m *Member) toolRequest(kind string, args ...string) testcontainers.ContainerRequest {
+	return m.c.toolRequest(m.imageTag(), m.name+"-"+kind,
+		[]mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}, m.c.backupMount()}, args...)
+}
+
+// toolRequest is a one-off container from image, labelled with the run,
+// named after the run and name, with mounts, running args (the first is
+// a binary in /usr/local/bin).
+func (c *Cluster) toolRequest(image, name string, mounts []mount.Mount, args ...string) testcontainers.ContainerRequest {
 	return testcontainers.ContainerRequest{
-		Image:      m.imageTag(),
-		Name:       fmt.Sprintf("%s-%s-%s-%d", m.c.runID, m.name, kind, time.Now().UnixNano()%1e6),
+		Image:      image,
+		Name:       fmt.Sprintf("%s-%s-%d", c.runID, name, time.Now().UnixNano()%1e6),
 		Entrypoint: []string{"/usr/local/bin/" + args[0]},
 		Cmd:        args[1:],
-		Labels:     maps.Clone(m.c.labels), // testcontainers writes its own labels into the map
+		Labels:     maps.Clone(c.labels), // testcontainers writes its own labels into the map
 		HostConfigModifier: func(hc *container.HostConfig) {
-			hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: m.volume, Target: DataDir}, m.c.backupMount()}
+			hc.Mounts = mounts
 		},
 	}
 }

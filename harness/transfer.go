@@ -90,7 +90,9 @@ func (c *Cluster) CopyToBackup(ctx context.Context, src, name string) (int64, er
 	if err := c.ensureBackupVolume(ctx); err != nil {
 		return 0, err
 	}
-	req := c.Members()[0].toolRequest("backup", "etcdutl")
+	// Only the backup volume is mounted: no member's data volume is held
+	// while the copy runs, so members can be cleared meanwhile.
+	req := c.toolRequest(c.Members()[0].imageTag(), "backup", []mount.Mount{c.backupMount()}, "etcdutl")
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{ContainerRequest: req})
 	defer func() {
 		if ctr != nil {

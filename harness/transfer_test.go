@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
 )
 
 func TestBudgetGrowsWithData(t *testing.T) {
@@ -39,5 +42,33 @@ func TestUntarOneWritesTheNamedFile(t *testing.T) {
 	}
 	if _, err := untarOne(bytes.NewReader(buf.Bytes()), "missing.db", dst); err == nil {
 		t.Error("a file not in the archive gave no error")
+	}
+}
+
+// TestCopyToBackupHoldsNoMemberVolume: the backup copy mounts the backup
+// volume only. Copying after the first member's disk was wiped succeeds
+// and does not bring that member's volume back (a container that mounted
+// it would have made it again, unlabelled, and held it while the drill
+// cleared the member).
+func TestCopyToBackupHoldsNoMemberVolume(t *testing.T) {
+	ctx := needEngine(t)
+	c, err := New(ctx, WithVersion("3.6.16"), WithImage(benchImage), WithMembers(1), WithName("test-backup"), WithLogger(testLogger(t)))
+	defer c.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Members()[0]
+	if err := m.Wipe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "snap.db")
+	if err := os.WriteFile(src, []byte("a snapshot"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.CopyToBackup(ctx, src, "snap.db"); err != nil || n != int64(len("a snapshot")) {
+		t.Fatalf("CopyToBackup: %d bytes, %v", n, err)
+	}
+	if _, err := c.dc.VolumeInspect(ctx, m.volume, client.VolumeInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Errorf("the wiped member's volume %s exists after the copy (err %v)", m.volume, err)
 	}
 }
