@@ -26,9 +26,14 @@ drill: build
 
 # The packages whose Ginkgo suites start containers.
 SUITES        := ./scenarios ./snapverify ./upgradecheck
+# The packages with plain Go tests that start containers (skipped under
+# -short): a cluster start, the remote-engine path, the backup copy, key
+# verification on a live cluster.
+ENGINE_TESTS  := ./harness ./verify
 
 # Unit tests first (fast, no Docker: the suites skip under -short), then
-# the containerized suites, one package after another, each in PROCS
+# the plain Go tests that need Docker, then the containerized suites,
+# one package after another, each in PROCS
 # parallel Ginkgo processes (ginkgo -p, the CLI of the ginkgo module this
 # one already requires): the first process builds the images, the others
 # wait for it; every process checks that it left nothing in Docker.
@@ -36,6 +41,7 @@ GINKGO        ?= $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 PROCS         ?= 2
 test: browser
 	$(GO) test -short -count=1 ./...
+	$(GO) test -count=1 $(ENGINE_TESTS)
 	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
 	  $(GINKGO) -p --procs=$(PROCS) --keep-going --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
 
@@ -43,6 +49,7 @@ test: browser
 # in the log, for reading a failure.
 test-serial: browser
 	$(GO) test -short -count=1 ./...
+	$(GO) test -count=1 -v $(ENGINE_TESTS)
 	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
 	  $(GO) test -count=1 -p 1 -v -timeout $(TEST_TIMEOUT) $(SUITES) -args -ginkgo.no-color -ginkgo.succinct -ginkgo.label-filter='!scale'
 
