@@ -84,7 +84,7 @@ bench-scale: build
 	  $(GO) test -run '^$$' -bench Scan -benchtime 1x -timeout 60m ./verify
 
 images: build
-	./bin/etcdrill images --version 3.5.35,3.6.16,3.7.3
+	./bin/etcdrill images --failpoints --version $(ETCD_VERSIONS)
 
 lint:
 	$(GO) vet ./...

@@ -62,6 +62,7 @@ func TestRun(t *testing.T) {
 		{name: "merge without dirs", args: []string{"report", "--merge"}, code: 2, errHas: []string{"--merge", "DIR"}, stdoutNone: true},
 		{name: "out without merge", args: []string{"report", "--out", "/tmp/x", "/a"}, code: 2, errHas: []string{"--out", "--merge"}, stdoutNone: true},
 		{name: "merge missing dir", args: []string{"report", "--merge", "/nonexistent-runs"}, code: 2, errHas: []string{"/nonexistent-runs"}, stdoutNone: true},
+		{name: "failpoints without versions", args: []string{"images", "--failpoints"}, code: 2, errHas: []string{"--failpoints", "--version"}, stdoutNone: true},
 		{name: "report help has merge", args: []string{"report", "-h"}, code: 0, stdoutHas: []string{"--merge", "--out", "report --merge runs/shard-1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -210,15 +210,19 @@ func countOf(n int, noun string) string {
 
 func newImagesCmd(w io.Writer, lg *slog.Logger, outFmt func() (string, error)) *cobra.Command {
 	var versions string
+	var failpoints bool
 	cmd := &cobra.Command{
 		Use:     "images",
 		Short:   "Build etcd images from the Go module proxy (when asked) and list the built ones",
-		Example: "  etcdrill images --version 3.5.35,3.6.16,3.7.3",
+		Example: "  etcdrill images --version 3.5.35,3.6.16,3.7.3\n  etcdrill images --version 3.6.16 --failpoints",
 		Args:    positional(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := outFmt()
 			if err != nil {
 				return err
+			}
+			if failpoints && versions == "" {
+				return usageErr("--failpoints builds the variants of the versions given with --version")
 			}
 			ctx := cmd.Context()
 			dc, err := harness.Docker(ctx)
@@ -233,6 +237,12 @@ func newImagesCmd(w io.Writer, lg *slog.Logger, outFmt func() (string, error)) *
 						return usageErr("%v", err)
 					}
 					if _, err := harness.EnsureImage(ctx, dc, v, lg); err != nil {
+						return usageErr("%v", err)
+					}
+					if !failpoints {
+						continue
+					}
+					if _, err := harness.EnsureFailpointsImage(ctx, dc, v, lg); err != nil {
 						return usageErr("%v", err)
 					}
 				}
@@ -258,6 +268,7 @@ func newImagesCmd(w io.Writer, lg *slog.Logger, outFmt func() (string, error)) *
 		},
 	}
 	cmd.Flags().StringVar(&versions, "version", "", "comma-separated etcd versions to build first")
+	cmd.Flags().BoolVar(&failpoints, "failpoints", false, "also build each version's variant with etcd's failpoints enabled (the crash-point drills run it)")
 	return cmd
 }
 
