@@ -26,8 +26,18 @@ var ErrNoExport = errors.New("no runbook export")
 var Exportable = []string{"quorum-loss", "member-replace", "quota-exhaustion", "force-new-cluster"}
 
 // healthAttempts bounds the exported wait loops: one `endpoint health`
-// (or a refused `member add`) a second, for at most this many seconds.
+// (or a refused `member add`) a second, at most this many times.
 const healthAttempts = 30
+
+// healthTimeout is etcdctl's --command-timeout in the exported `endpoint
+// health` loops. A member that was just started does not answer its first
+// dial, and etcdctl's default 5 s deadline then holds the whole loop for
+// 5 s before its next try; 2 s ends that try sooner, and still leaves a
+// healthy member ample time to answer (its health read takes
+// milliseconds to about a second under load on 2 cores). `member add`
+// keeps the default: it is not idempotent, and a try that timed out after
+// the cluster applied it would make every later try fail.
+const healthTimeout = "--command-timeout=2s"
 
 // Export writes drill's built-in recovery procedure as a runbook, with
 // variables where a run has its own values, and a header documenting the
@@ -137,8 +147,9 @@ func (x exporter) scheme() string {
 
 func (x exporter) steps() []xstep {
 	eps, ep := `"${ENDPOINTS}"`, `"${ENDPOINT}"`
+	health := func(endpoints string) string { return until(x.ctl(endpoints, healthTimeout, "endpoint", "health")) }
 	healthy := func(host string) xstep {
-		return xstep{"Wait until every member is healthy", "# on " + host + "\n" + until(x.ctl(eps, "endpoint", "health"))}
+		return xstep{"Wait until every member is healthy", "# on " + host + "\n" + health(eps)}
 	}
 	each := func(fn func(n string) string) string {
 		var b strings.Builder
@@ -184,15 +195,15 @@ func (x exporter) steps() []xstep {
 		s := "# on ${SURVIVOR}\n"
 		alone := `--initial-cluster="${NAME}=${PEER_URL}"`
 		steps := []xstep{
-			{"Restart the survivor with --force-new-cluster", s + "stop etcd\nstart etcd " + alone + " --force-new-cluster\n" + until(x.ctl(ep, "endpoint", "health"))},
-			{"Restart the survivor without the flag", s + "stop etcd\nstart etcd " + alone + "\n" + until(x.ctl(ep, "endpoint", "health"))},
+			{"Restart the survivor with --force-new-cluster", s + "stop etcd\nstart etcd " + alone + " --force-new-cluster\n" + health(ep)},
+			{"Restart the survivor without the flag", s + "stop etcd\nstart etcd " + alone + "\n" + health(ep)},
 		}
 		cluster := "${SURVIVOR}=" + x.scheme() + "://${SURVIVOR}:2380"
 		for i := 1; i <= x.o.Members/2+1; i++ { // the fault takes a majority
 			cluster += fmt.Sprintf(",${LOST_%d}=%s://${LOST_%d}:2380", i, x.scheme(), i)
 			steps = append(steps, xstep{fmt.Sprintf("Add lost member %d back with an empty data dir", i), fmt.Sprintf("# on ${LOST_%d}\n", i) +
 				until(x.ctl(eps, "member", "add", `"${NAME}"`, `--peer-urls="${PEER_URL}"`)) + "\nstop etcd\nrm -rf \"${DATA_DIR}/member\"\n" +
-				`start etcd --initial-cluster="` + cluster + `" --initial-cluster-state=existing` + "\n" + until(x.ctl(ep, "endpoint", "health"))})
+				`start etcd --initial-cluster="` + cluster + `" --initial-cluster-state=existing` + "\n" + health(ep)})
 		}
 		return steps
 	}

@@ -29,6 +29,7 @@ func TestExportParses(t *testing.T) {
 				if tls != strings.Contains(out, `--cacert="${CACERT}"`) {
 					t.Errorf("%+v: TLS flags %v", o, !tls)
 				}
+				checkWaitTimeouts(t, o, out)
 			}
 		}
 	}
@@ -116,4 +117,24 @@ func TestExplain(t *testing.T) {
 			t.Errorf("got %+v", c)
 		}
 	})
+}
+
+// checkWaitTimeouts: every `endpoint health` line of an export carries the
+// short command timeout (so a loop retries a member that is still
+// starting within seconds), and no `member add` does (it is not
+// idempotent, so its tries keep etcdctl's default deadline).
+func checkWaitTimeouts(t *testing.T, o ExportOptions, out string) {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.Contains(l, "etcdctl ") {
+			continue
+		}
+		has := strings.Contains(l, healthTimeout)
+		switch {
+		case strings.Contains(l, " endpoint health") && !has:
+			t.Errorf("%+v: a health wait without %s: %s", o, healthTimeout, l)
+		case strings.Contains(l, " member add ") && has:
+			t.Errorf("%+v: member add with %s: %s", o, healthTimeout, l)
+		}
+	}
 }
