@@ -117,8 +117,9 @@ func Keyspace(ctx context.Context, cli *clientv3.Client, prefix string, timeout 
 // Cluster runs the member checks against c: health, one leader, equal
 // raft term, one cluster ID, membership as expected, no alarms, HashKV
 // equal on every member at one revision. A cluster that just recovered may
-// still be converging, so the checks are repeated until they all pass or
-// the catch-up timeout ends; the last observation is returned either way.
+// still be converging, so the checks are repeated until they all pass, the
+// failure is one that waiting cannot heal (settled), or the catch-up
+// timeout ends; the last observation is returned either way.
 func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Check {
 	cli, err := c.Client()
 	if err != nil {
@@ -132,10 +133,15 @@ func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Ch
 	defer cancel()
 	var checks []record.Check
 	harness.Poll(budget, 500*time.Millisecond, func(context.Context) error {
-		checks = observe(ctx, c, cli, want)
+		var hashes []Hash
+		checks, hashes = observe(ctx, c, cli, want)
 		for _, ch := range checks {
 			if !ch.Passed() {
-				return fmt.Errorf("%s: %s", ch.Name, ch.Summary)
+				err := fmt.Errorf("%s: %s", ch.Name, ch.Summary)
+				if settled(checks, hashes) {
+					return harness.Permanent(err)
+				}
+				return err
 			}
 		}
 		return nil
@@ -143,7 +149,44 @@ func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Ch
 	return checks
 }
 
-func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want []Member) []record.Check {
+// settled reports whether a failed observation is one that waiting cannot
+// heal: every other check passed, and each failed one is
+//   - alarms: a raised alarm stays raised until someone runs `alarm
+//     disarm`, and verifying disarms nothing;
+//   - hashkv with every member answering at one revision and one compact
+//     revision: each member's history up to that revision is written, so
+//     hashes that differ there differ for good.
+//
+// Hashes taken at different revisions or compact revisions, and every
+// other failed check (an unhealthy member, no leader, a term or
+// membership still changing), may be a member catching up, and are
+// retried until the catch-up timeout.
+func settled(checks []record.Check, hashes []Hash) bool {
+	failed := false
+	for _, ch := range checks {
+		if ch.Passed() {
+			continue
+		}
+		failed = true
+		switch ch.Name {
+		case "alarms":
+		case "hashkv":
+			if len(hashes) == 0 {
+				return false
+			}
+			for _, h := range hashes {
+				if h.Err != "" || h.Revision != hashes[0].Revision || h.CompactRevision != hashes[0].CompactRevision {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return failed
+}
+
+func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want []Member) ([]record.Check, []Hash) {
 	timeout := c.Config().Timeouts.Request
 	st := Statuses(ctx, c, cli)
 	checks := []record.Check{Health(st), Leader(st), Term(st), SameCluster(st)}
@@ -167,7 +210,8 @@ func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want
 			rev = s.Revision
 		}
 	}
-	return append(checks, HashKV(Hashes(ctx, c, cli, rev)))
+	hashes := Hashes(ctx, c, cli, rev)
+	return append(checks, HashKV(hashes)), hashes
 }
 
 // State observes the cluster for a report's before/after tables:
