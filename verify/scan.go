@@ -75,7 +75,8 @@ func Scan(ctx context.Context, cli *clientv3.Client, prefix string, opt ScanOpti
 	if limit <= 0 {
 		limit = firstPageKeys
 	}
-	first := readPage(ctx, cli, start, end, opt.Rev, limit, opt.PageTimeout)
+	kv := pb.NewKVClient(cli.ActiveConnection())
+	first := readPage(ctx, kv, start, end, opt.Rev, limit, opt.PageTimeout)
 	if first.err != nil {
 		return 0, fmt.Errorf("scan %q: %w", prefix, first.err)
 	}
@@ -99,7 +100,7 @@ func Scan(ctx context.Context, cli *clientv3.Client, prefix string, opt ScanOpti
 				limit = pageKeys(p.kvs, opt.PageBytes)
 			}
 			next := string(p.kvs[len(p.kvs)-1].Key) + "\x00"
-			r := readPage(ctx, cli, next, end, rev, limit, opt.PageTimeout)
+			r := readPage(ctx, kv, next, end, rev, limit, opt.PageTimeout)
 			if r.err != nil {
 				r.err = fmt.Errorf("scan %q at revision %d, from %q: %w", prefix, rev, next, r.err)
 			}
@@ -148,9 +149,8 @@ type readResult struct {
 }
 
 // readPage reads up to limit keys of [start, end) at rev (0: now),
-// bounded by timeout.
-func readPage(ctx context.Context, cli *clientv3.Client, start, end string, rev int64, limit int, timeout time.Duration) readResult {
-	kv := pb.NewKVClient(cli.ActiveConnection())
+// bounded by timeout, through kv (the client's connection).
+func readPage(ctx context.Context, kv pb.KVClient, start, end string, rev int64, limit int, timeout time.Duration) readResult {
 	for {
 		r, err := rangePage(ctx, kv, start, end, rev, limit, timeout)
 		// A page larger than maxPageMessage is refused by the client
