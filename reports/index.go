@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/etcdrill/etcdrill/record"
 )
@@ -115,14 +116,22 @@ func renderIndex(dir string, runs []run) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// reportLink is the relative link to the best report of a run.
+// reportLink is the relative link to the best report of a run. dir is
+// one directory, or a slash-separated path to one (a merged index links
+// "../shard-2/quorum-loss-v3.6.16-1a2b"): each segment is escaped on its
+// own, so the slashes stay separators.
 func reportLink(root, dir string) string {
+	segs := strings.Split(dir, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	link := strings.Join(segs, "/")
 	for _, name := range []string{HTMLFile, MarkdownFile} {
-		if _, err := os.Stat(filepath.Join(root, dir, name)); err == nil {
-			return url.PathEscape(dir) + "/" + name
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(dir), name)); err == nil {
+			return link + "/" + name
 		}
 	}
-	return url.PathEscape(dir) + "/" + JSONFile
+	return link + "/" + JSONFile
 }
 
 // RenderAll re-renders every run under root from its report.json (see

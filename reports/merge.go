@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"html/template"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/etcdrill/etcdrill/record"
 )
@@ -106,7 +103,7 @@ func Merge(out string, roots []string) (Merged, error) {
 	if err != nil {
 		return m, err
 	}
-	if err := writeFile(outAbs, IndexFile, relinkIndex(page, runs)); err != nil {
+	if err := writeFile(outAbs, IndexFile, page); err != nil {
 		return m, err
 	}
 	var junit bytes.Buffer
@@ -132,29 +129,6 @@ func sortRuns(runs []run) {
 		}
 		return a.Dir < b.Dir
 	})
-}
-
-// relinkIndex turns the links of an index over runs whose directories
-// are paths of several segments ("../shard-2/quorum-loss-v3.6.16-1a2b")
-// into links a browser follows: the index escapes a run directory as one
-// path segment, "/" included, so each segment is escaped on its own here.
-func relinkIndex(page []byte, runs []run) []byte {
-	var pairs []string
-	for _, rn := range runs {
-		if !strings.Contains(rn.Dir, "/") {
-			continue
-		}
-		segs := strings.Split(rn.Dir, "/")
-		for i, s := range segs {
-			segs[i] = url.PathEscape(s)
-		}
-		pairs = append(pairs, `href="`+template.HTMLEscapeString(url.PathEscape(rn.Dir))+"/",
-			`href="`+template.HTMLEscapeString(strings.Join(segs, "/"))+"/")
-	}
-	if len(pairs) == 0 {
-		return page
-	}
-	return []byte(strings.NewReplacer(pairs...).Replace(string(page)))
 }
 
 // records are the records of the readable runs, in order.
