@@ -338,11 +338,44 @@ func (m *Member) waitStopped(ctx context.Context) error {
 
 // Pause freezes the member's processes (SIGSTOP-like, via the cgroup
 // freezer): the member keeps its sockets but answers nothing.
+//
+// runc gives up freezing a cgroup whose tasks keep running through its
+// tries ("unable to freeze"; etcd busy in fsync under load on a slow
+// machine), thaws it again and fails; runc's maintainers leave the retry
+// to the caller (opencontainers/runc#4388). Pause retries that error
+// until the command timeout, and fails at once on any other.
 func (m *Member) Pause(ctx context.Context) error {
-	if _, err := m.c.dc.ContainerPause(ctx, m.id(), client.ContainerPauseOptions{}); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, m.c.cfg.Timeouts.Command)
+	defer cancel()
+	err := retryFreeze(ctx, func(ctx context.Context) error {
+		_, err := m.c.dc.ContainerPause(ctx, m.id(), client.ContainerPauseOptions{})
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("pause member %s: %w", m.name, err)
 	}
 	return nil
+}
+
+// retryFreeze calls pause until it succeeds or fails with an error other
+// than runc's "unable to freeze", or ctx ends. A container found already
+// paused on a retry (the try that failed froze it after all) counts as
+// paused.
+func retryFreeze(ctx context.Context, pause func(context.Context) error) error {
+	tries := 0
+	return Poll(ctx, 100*time.Millisecond, func(ctx context.Context) error {
+		tries++
+		err := pause(ctx)
+		switch {
+		case err == nil:
+			return nil
+		case tries > 1 && strings.Contains(err.Error(), "is already paused"):
+			return nil
+		case strings.Contains(err.Error(), "unable to freeze"):
+			return err
+		}
+		return Permanent(err)
+	})
 }
 
 // Unpause thaws a paused member.

@@ -3,9 +3,13 @@ package harness
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTarFilesForRoot: certificates go into one archive extracted at /,
@@ -67,5 +71,41 @@ func TestHasLineFindsServingPeers(t *testing.T) {
 		if got := hasLine(strings.NewReader(tc.log), servingPeers); got != tc.want {
 			t.Errorf("hasLine(%q) = %v, want %v", tc.log, got, tc.want)
 		}
+	}
+}
+
+// TestRetryFreeze: runc's "unable to freeze" is tried again, any other
+// pause error ends at once, and a container found paused after a failed
+// try counts as paused (a first try that finds it paused does not).
+func TestRetryFreeze(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	unable := errors.New("Cannot pause container 8d76: OCI runtime pause failed: unable to freeze: unknown")
+	already := errors.New("Container 8d76 is already paused")
+	for _, tc := range []struct {
+		name    string
+		answers []error
+		calls   int
+		wantErr error
+	}{
+		{"paused at once", []error{nil}, 1, nil},
+		{"paused on the third try", []error{unable, unable, nil}, 3, nil},
+		{"the failed try froze it after all", []error{unable, already}, 2, nil},
+		{"already paused before any try", []error{already}, 1, already},
+		{"another error", []error{unable, errors.New("No such container: 8d76")}, 2, errors.New("No such container: 8d76")},
+	} {
+		calls := 0
+		err := retryFreeze(ctx, func(context.Context) error {
+			calls++
+			return tc.answers[min(calls, len(tc.answers))-1]
+		})
+		if calls != tc.calls || fmt.Sprint(err) != fmt.Sprint(tc.wantErr) {
+			t.Errorf("%s: %d calls, error %v; want %d calls, error %v", tc.name, calls, err, tc.calls, tc.wantErr)
+		}
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	if err := retryFreeze(short, func(context.Context) error { return unable }); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "unable to freeze") {
+		t.Errorf("never freezes: %v, want the deadline with runc's last error", err)
 	}
 }
