@@ -128,10 +128,12 @@ func StopLoad(ctx context.Context, d *Drill) error {
 	})
 }
 
-// WriteMore waits for 100 more acknowledged writes.
+// WriteMore waits for as many more acknowledged writes as the first batch
+// (FirstBatch): a dozen from each writer proves the recovered cluster
+// takes the load again.
 func WriteMore(ctx context.Context, d *Drill) error {
 	return d.Log.Do(record.PhaseObserve, "more writes are acknowledged", "", func() (record.Action, error) {
-		n, err := d.WaitAcks(ctx, time.Now(), 100)
+		n, err := d.WaitAcks(ctx, time.Now(), FirstBatch)
 		return record.Action{Output: fmt.Sprintf("%d more writes acknowledged", n)}, err
 	})
 }
