@@ -131,14 +131,13 @@ func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Ch
 	// last one is complete rather than cut off by the expiring budget.
 	budget, cancel := context.WithTimeout(ctx, harness.Budget(ctx, c.Config().Timeouts.CatchUp))
 	defer cancel()
-	var checks []record.Check
+	var o observation
 	harness.Poll(budget, 500*time.Millisecond, func(context.Context) error {
-		var hashes []Hash
-		checks, hashes = observe(ctx, c, cli, want)
-		for _, ch := range checks {
+		o = observe(ctx, c, cli, want)
+		for _, ch := range o.checks {
 			if !ch.Passed() {
 				err := fmt.Errorf("%s: %s", ch.Name, ch.Summary)
-				if settled(checks, hashes) {
+				if o.settled() {
 					return harness.Permanent(err)
 				}
 				return err
@@ -146,13 +145,22 @@ func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Ch
 		}
 		return nil
 	})
-	return checks
+	return o.checks
+}
+
+// observation is one round of the member checks, with the alarms and
+// hashes they were made from.
+type observation struct {
+	checks []record.Check
+	alarms []Alarm // nil when none were raised or the list could not be read
+	hashes []Hash
 }
 
 // settled reports whether a failed observation is one that waiting cannot
 // heal: every other check passed, and each failed one is
-//   - alarms: a raised alarm stays raised until someone runs `alarm
-//     disarm`, and verifying disarms nothing;
+//   - alarms, with an alarm read as raised (not a list that could not be
+//     read): it stays raised until someone runs `alarm disarm`, and
+//     verifying disarms nothing;
 //   - hashkv with every member answering at one revision and one compact
 //     revision: each member's history up to that revision is written, so
 //     hashes that differ there differ for good.
@@ -161,21 +169,24 @@ func Cluster(ctx context.Context, c *harness.Cluster, want []Member) []record.Ch
 // other failed check (an unhealthy member, no leader, a term or
 // membership still changing), may be a member catching up, and are
 // retried until the catch-up timeout.
-func settled(checks []record.Check, hashes []Hash) bool {
+func (o observation) settled() bool {
 	failed := false
-	for _, ch := range checks {
+	for _, ch := range o.checks {
 		if ch.Passed() {
 			continue
 		}
 		failed = true
 		switch ch.Name {
 		case "alarms":
-		case "hashkv":
-			if len(hashes) == 0 {
+			if len(o.alarms) == 0 {
 				return false
 			}
-			for _, h := range hashes {
-				if h.Err != "" || h.Revision != hashes[0].Revision || h.CompactRevision != hashes[0].CompactRevision {
+		case "hashkv":
+			if len(o.hashes) == 0 {
+				return false
+			}
+			for _, h := range o.hashes {
+				if h.Err != "" || h.Revision != o.hashes[0].Revision || h.CompactRevision != o.hashes[0].CompactRevision {
 					return false
 				}
 			}
@@ -186,7 +197,7 @@ func settled(checks []record.Check, hashes []Hash) bool {
 	return failed
 }
 
-func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want []Member) ([]record.Check, []Hash) {
+func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want []Member) observation {
 	timeout := c.Config().Timeouts.Request
 	st := Statuses(ctx, c, cli)
 	checks := []record.Check{Health(st), Leader(st), Term(st), SameCluster(st)}
@@ -211,7 +222,7 @@ func observe(ctx context.Context, c *harness.Cluster, cli *clientv3.Client, want
 		}
 	}
 	hashes := Hashes(ctx, c, cli, rev)
-	return append(checks, HashKV(hashes)), hashes
+	return observation{checks: append(checks, HashKV(hashes)), alarms: alarms, hashes: hashes}
 }
 
 // State observes the cluster for a report's before/after tables:
