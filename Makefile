@@ -14,7 +14,7 @@ TEST_TIMEOUT  ?= 75m
 # Ryuk (testcontainers' reaper) needs a registry image; etcdrill reaps its own.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all build drill test test-serial unit bench bench-scale bench-drills test-scale images lint clean browser
+.PHONY: all build drill test test-serial unit bench bench-scale bench-drills test-scale images lint clean browser cpu-budget
 
 all: build
 
@@ -39,11 +39,19 @@ ENGINE_TESTS  := ./harness ./verify
 # wait for it; every process checks that it left nothing in Docker.
 GINKGO        ?= $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 PROCS         ?= 2
+SUITE_RUN      = env ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
+  $(GINKGO) -p --procs=$(PROCS) --keep-going --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
 test: browser
 	$(GO) test -short -count=1 ./...
 	$(GO) test -count=1 $(ENGINE_TESTS)
-	ETCDRILL_VERSIONS=$(ETCD_VERSIONS) ETCDRILL_REPORT_DIR=$(CURDIR)/$(REPORTS) \
-	  $(GINKGO) -p --procs=$(PROCS) --keep-going --no-color --succinct --label-filter='!scale' --timeout=$(TEST_TIMEOUT) $(SUITES)
+	$(SUITE_RUN)
+
+# The containerized suites of `make test` (the whole matrix) under
+# scripts/cpubudget: their wall time, and the CPU the whole machine spent
+# meanwhile, by process, which sets the floor under the wall time on this
+# many cores.
+cpu-budget:
+	$(GO) run ./scripts/cpubudget -- $(SUITE_RUN)
 
 # The same suites in one process, verbosely: every drill's steps in order
 # in the log, for reading a failure.

@@ -1,0 +1,320 @@
+// Command cpubudget runs a command and says how much CPU the whole
+// machine spent while it ran, and on what: the floor under the command's
+// wall time on this many cores. `make cpu-budget` runs the test suite
+// under it; the README quotes the figures.
+//
+//	go run ./scripts/cpubudget [-interval 2s] [-top 15] -- CMD [ARGS...]
+//
+// It reads /proc (Linux only): the machine's busy time from /proc/stat,
+// and, every interval, each process's CPU time from /proc/PID/stat,
+// summed by command name. A process that starts and exits between two
+// samples (runc, a docker exec, an etcdctl) is not seen: its time is in
+// the "not attributed" line. The command's exit status is cpubudget's.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	interval := flag.Duration("interval", 2*time.Second, "how often to read every process's CPU time")
+	top := flag.Int("top", 15, "how many command names to list")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: cpubudget [-interval 2s] [-top 15] -- CMD [ARGS...]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if *interval <= 0 {
+		fmt.Fprintln(os.Stderr, "cpubudget: -interval must be above 0")
+		os.Exit(2)
+	}
+	code, err := run(flag.Args(), *interval, *top, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpubudget:", err)
+		if code == 0 {
+			code = 2
+		}
+	}
+	os.Exit(code)
+}
+
+// run runs args, sampling the machine until it exits, and writes the
+// budget to w. It returns the command's exit code.
+func run(args []string, interval time.Duration, top int, w io.Writer) (int, error) {
+	hz, err := clockTicks()
+	if err != nil {
+		return 2, err
+	}
+	before, err := readMachine()
+	if err != nil {
+		return 2, err
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 2, err
+	}
+	// Ctrl-C reaches the command (same process group); cpubudget waits
+	// for it and still prints what it saw.
+	signal.Ignore(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	acc := newAccount()
+	acc.sample(readProcs())
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var waitErr error
+loop:
+	for {
+		select {
+		case <-tick.C:
+			acc.sample(readProcs())
+		case waitErr = <-done:
+			acc.sample(readProcs())
+			break loop
+		}
+	}
+	wall := time.Since(start)
+	after, err := readMachine()
+	if err != nil {
+		return 2, err
+	}
+	report(w, budget{
+		Wall:    wall,
+		Cores:   runtime.NumCPU(),
+		Machine: after.sub(before),
+		ByComm:  acc.byComm,
+		Hz:      hz,
+	}, top)
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(waitErr, &ee):
+		code = ee.ExitCode()
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			code = 128 + int(st.Signal())
+		}
+	case waitErr != nil:
+		return 2, waitErr
+	}
+	return code, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times. Linux has used
+// 100 on every architecture Go supports; anything else is refused rather
+// than guessed.
+func clockTicks() (float64, error) {
+	if runtime.GOOS != "linux" {
+		return 0, fmt.Errorf("reads /proc: Linux only, not %s", runtime.GOOS)
+	}
+	return 100, nil
+}
+
+// machine is the first line of /proc/stat, in clock ticks.
+type machine struct {
+	User, Nice, System, Idle, IOWait, IRQ, SoftIRQ, Steal uint64
+}
+
+func (a machine) sub(b machine) machine {
+	return machine{a.User - b.User, a.Nice - b.Nice, a.System - b.System, a.Idle - b.Idle,
+		a.IOWait - b.IOWait, a.IRQ - b.IRQ, a.SoftIRQ - b.SoftIRQ, a.Steal - b.Steal}
+}
+
+// Busy is every tick the CPUs spent on something: user, system and
+// interrupt time, and time stolen by the hypervisor.
+func (a machine) Busy() uint64 {
+	return a.User + a.Nice + a.System + a.IRQ + a.SoftIRQ + a.Steal
+}
+
+func readMachine() (machine, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return machine{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseMachine(line)
+}
+
+// parseMachine reads the "cpu  user nice system idle iowait irq softirq
+// steal ..." line of /proc/stat.
+func parseMachine(line string) (machine, error) {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return machine{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var v [8]uint64
+	for i := range v {
+		n, err := strconv.ParseUint(f[i+1], 10, 64)
+		if err != nil {
+			return machine{}, fmt.Errorf("/proc/stat: field %d of %q: %w", i+1, line, err)
+		}
+		v[i] = n
+	}
+	return machine{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]}, nil
+}
+
+// proc is one process's command name and CPU time (user + system ticks).
+type proc struct {
+	Comm  string
+	Ticks uint64
+}
+
+// parseProcStat reads /proc/PID/stat: "pid (comm) state ppid ...", where
+// comm may itself hold spaces and parentheses, so it ends at the last
+// ")"; utime and stime are the 14th and 15th fields.
+func parseProcStat(s string) (proc, error) {
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return proc{}, fmt.Errorf("no (comm) in %q", s)
+	}
+	rest := strings.Fields(s[end+1:])
+	// rest[0] is field 3 (state); utime is field 14, stime field 15.
+	if len(rest) < 13 {
+		return proc{}, fmt.Errorf("short stat line %q", s)
+	}
+	ut, err1 := strconv.ParseUint(rest[11], 10, 64)
+	st, err2 := strconv.ParseUint(rest[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return proc{}, fmt.Errorf("stat line %q: %w", s, err)
+	}
+	return proc{Comm: group(s[open+1 : end]), Ticks: ut + st}, nil
+}
+
+// group folds the kernel's per-CPU and per-task worker threads into one
+// name each: "kworker/u8:2-ext4-rsv-conversion" is kernel work, whatever
+// the worker's number and current task.
+func group(comm string) string {
+	for _, p := range []string{"kworker/", "ksoftirqd/", "migration/", "rcu_", "jbd2/"} {
+		if strings.HasPrefix(comm, p) {
+			return strings.TrimSuffix(p, "/") + " (kernel)"
+		}
+	}
+	if strings.HasPrefix(comm, "runc") {
+		return "runc"
+	}
+	return comm
+}
+
+func readProcs() map[int]proc {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	ps := make(map[int]proc, len(ents))
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // it exited
+		}
+		if p, err := parseProcStat(string(b)); err == nil {
+			ps[pid] = p
+		}
+	}
+	return ps
+}
+
+// account sums, by command name, the CPU time processes spent between
+// samples. A process first seen in a sample counts from its start: its
+// whole time was spent while the command ran (or just before, for those
+// already running at the first sample, which is taken as the baseline).
+type account struct {
+	last   map[int]proc
+	byComm map[string]uint64
+	first  bool
+}
+
+func newAccount() *account {
+	return &account{last: map[int]proc{}, byComm: map[string]uint64{}, first: true}
+}
+
+func (a *account) sample(ps map[int]proc) {
+	for pid, p := range ps {
+		prev, seen := a.last[pid]
+		switch {
+		case a.first:
+			// the baseline: time spent before the command started
+		case seen && p.Ticks >= prev.Ticks:
+			// the same process, perhaps exec'd under a new name since
+			a.byComm[p.Comm] += p.Ticks - prev.Ticks
+		default:
+			// new since the last sample (or its pid was reused)
+			a.byComm[p.Comm] += p.Ticks
+		}
+	}
+	a.first = false
+	a.last = ps
+}
+
+type budget struct {
+	Wall    time.Duration
+	Cores   int
+	Machine machine
+	ByComm  map[string]uint64
+	Hz      float64
+}
+
+func report(w io.Writer, b budget, top int) {
+	sec := func(t uint64) float64 { return float64(t) / b.Hz }
+	busy := sec(b.Machine.Busy())
+	fmt.Fprintf(w, "\ncpubudget: wall %s on %d cores\n", b.Wall.Round(time.Second), b.Cores)
+	fmt.Fprintf(w, "  machine busy %.0f CPU-s (user %.0f, system %.0f, interrupts %.0f, stolen %.0f), idle %.0f, waiting on I/O %.0f\n",
+		busy, sec(b.Machine.User+b.Machine.Nice), sec(b.Machine.System), sec(b.Machine.IRQ+b.Machine.SoftIRQ), sec(b.Machine.Steal),
+		sec(b.Machine.Idle), sec(b.Machine.IOWait))
+	if b.Cores > 0 {
+		fmt.Fprintf(w, "  floor: %.0f CPU-s on %d cores is at least %s of wall time, with every core busy all along\n",
+			busy, b.Cores, (time.Duration(busy/float64(b.Cores)) * time.Second).Round(time.Second))
+	}
+	type row struct {
+		comm string
+		t    uint64
+	}
+	var rows []row
+	var tracked uint64
+	for c, t := range b.ByComm {
+		rows = append(rows, row{c, t})
+		tracked += t
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].t != rows[j].t {
+			return rows[i].t > rows[j].t
+		}
+		return rows[i].comm < rows[j].comm
+	})
+	for i, r := range rows {
+		if i == top || sec(r.t) < 0.5 {
+			break
+		}
+		fmt.Fprintf(w, "  %8.0f CPU-s %4.1f%%  %s\n", sec(r.t), pct(sec(r.t), busy), r.comm)
+	}
+	if un := busy - sec(tracked); un > 0 {
+		fmt.Fprintf(w, "  %8.0f CPU-s %4.1f%%  not attributed (processes shorter than a sample, interrupts)\n", un, pct(un, busy))
+	}
+}
+
+func pct(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * a / b
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseProcStat(t *testing.T) {
+	// A comm with spaces and a ")" of its own; utime 1234, stime 56.
+	line := "4242 (my (odd) proc) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 1 0 100 0 0"
+	p, err := parseProcStat(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Comm != "my (odd) proc" || p.Ticks != 1290 {
+		t.Fatalf("got %+v, want comm %q and 1290 ticks", p, "my (odd) proc")
+	}
+	if p, err := parseProcStat("7 (kworker/u8:2-ext4-rsv-conversion) I 2 0 0 0 -1 0 0 0 0 0 30 70 0 0"); err != nil || p.Comm != "kworker (kernel)" || p.Ticks != 100 {
+		t.Fatalf("kworker: got %+v, %v", p, err)
+	}
+	for _, bad := range []string{"", "12 no-parens S", "12 (x) S 1 2"} {
+		if _, err := parseProcStat(bad); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
+	}
+}
+
+func TestParseMachine(t *testing.T) {
+	m, err := parseMachine("cpu  253289 149 220691 144076 3212 0 13373 7 0 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(253289 + 149 + 220691 + 13373 + 7); m.Busy() != want || m.Idle != 144076 || m.IOWait != 3212 {
+		t.Fatalf("got %+v busy %d, want busy %d", m, m.Busy(), want)
+	}
+	if _, err := parseMachine("intr 1 2 3"); err == nil {
+		t.Error("a line that is not the cpu line: want an error")
+	}
+}
+
+func TestAccountCountsOnlyTimeAfterTheBaseline(t *testing.T) {
+	a := newAccount()
+	a.sample(map[int]proc{1: {"etcd", 500}, 2: {"dockerd", 50}})
+	a.sample(map[int]proc{1: {"etcd", 700}, 3: {"etcdctl", 20}}) // 2 exited, 3 is new
+	a.sample(map[int]proc{1: {"etcd", 760}, 3: {"etcd", 25}})    // 3 exec'd under a new name
+	want := map[string]uint64{"etcd": 200 + 60 + 5, "etcdctl": 20}
+	for c, n := range want {
+		if a.byComm[c] != n {
+			t.Errorf("%s: %d ticks, want %d", c, a.byComm[c], n)
+		}
+	}
+	if _, ok := a.byComm["dockerd"]; ok {
+		t.Error("dockerd spent nothing after the baseline, yet is counted")
+	}
+}
+
+func TestReportFloorAndUnattributed(t *testing.T) {
+	var b strings.Builder
+	report(&b, budget{
+		Wall:    10 * time.Minute,
+		Cores:   2,
+		Machine: machine{User: 60000, System: 36000, Idle: 24000},
+		ByComm:  map[string]uint64{"etcd": 48000, "dockerd": 24000},
+		Hz:      100,
+	}, 10)
+	out := b.String()
+	for _, want := range []string{"machine busy 960 CPU-s", "at least 8m0s of wall time", "480 CPU-s 50.0%  etcd", "240 CPU-s 25.0%  not attributed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRunPassesTheExitCode(t *testing.T) {
+	var b strings.Builder
+	code, err := run([]string{"sh", "-c", "exit 3"}, 10*time.Millisecond, 5, &b)
+	if err != nil || code != 3 {
+		t.Fatalf("got %d, %v; want exit 3", code, err)
+	}
+	if !strings.Contains(b.String(), "cpubudget: wall") {
+		t.Errorf("no budget printed:\n%s", b.String())
+	}
+	if _, err := run([]string{"/nonexistent/command"}, time.Second, 5, &b); err == nil {
+		t.Error("a command that cannot start: want an error")
+	}
+}
