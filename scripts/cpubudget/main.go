@@ -8,8 +8,9 @@
 // It reads /proc (Linux only): the machine's busy time from /proc/stat,
 // and, every interval, each process's CPU time from /proc/PID/stat,
 // summed by command name. A process that starts and exits between two
-// samples (runc, a docker exec, an etcdctl) is not seen: its time is in
-// the "not attributed" line. The command's exit status is cpubudget's.
+// samples (runc, a docker exec, an etcdctl) is not seen, but its parent's
+// children's time grows when it is reaped: it is counted as "children
+// of" the parent. The command's exit status is cpubudget's.
 package main
 
 import (
@@ -170,31 +171,43 @@ func parseMachine(line string) (machine, error) {
 	return machine{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]}, nil
 }
 
-// proc is one process's command name and CPU time (user + system ticks).
+// proc is one process's command name, parent, CPU time (user + system
+// ticks) and the CPU time of its children that it has waited for
+// (cutime + cstime): a process that lives between two samples shows
+// there.
 type proc struct {
-	Comm  string
-	Ticks uint64
+	Comm     string
+	PPid     int
+	Ticks    uint64
+	Children uint64
 }
 
 // parseProcStat reads /proc/PID/stat: "pid (comm) state ppid ...", where
 // comm may itself hold spaces and parentheses, so it ends at the last
-// ")"; utime and stime are the 14th and 15th fields.
+// ")"; ppid is field 4, utime, stime, cutime and cstime fields 14 to 17.
 func parseProcStat(s string) (proc, error) {
 	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || end < open {
 		return proc{}, fmt.Errorf("no (comm) in %q", s)
 	}
-	rest := strings.Fields(s[end+1:])
-	// rest[0] is field 3 (state); utime is field 14, stime field 15.
-	if len(rest) < 13 {
+	rest := strings.Fields(s[end+1:]) // rest[0] is field 3 (state)
+	if len(rest) < 15 {
 		return proc{}, fmt.Errorf("short stat line %q", s)
 	}
-	ut, err1 := strconv.ParseUint(rest[11], 10, 64)
-	st, err2 := strconv.ParseUint(rest[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
+	var v [5]uint64
+	var errs []error
+	for i, f := range []int{4, 14, 15, 16, 17} {
+		n, err := strconv.ParseInt(rest[f-3], 10, 64)
+		if n < 0 {
+			n = 0 // ppid 0: a kernel thread's parent
+		}
+		v[i] = uint64(n)
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return proc{}, fmt.Errorf("stat line %q: %w", s, err)
 	}
-	return proc{Comm: group(s[open+1 : end]), Ticks: ut + st}, nil
+	return proc{Comm: group(s[open+1 : end]), PPid: int(v[0]), Ticks: v[1] + v[2], Children: v[3] + v[4]}, nil
 }
 
 // group folds the kernel's per-CPU and per-task worker threads into one
@@ -235,9 +248,13 @@ func readProcs() map[int]proc {
 }
 
 // account sums, by command name, the CPU time processes spent between
-// samples. A process first seen in a sample counts from its start: its
-// whole time was spent while the command ran (or just before, for those
-// already running at the first sample, which is taken as the baseline).
+// samples. The first sample is the baseline: what processes spent before
+// it is not counted. A process first seen later counts from its start.
+// A process that exits is reaped by its parent, whose children's time
+// then grows by the child's whole life. Less what was seen of the child
+// already, that is "children of" the parent: mostly processes that lived
+// between two samples (runc, a docker exec, an etcdctl), which are not
+// otherwise seen, and the last moments of those that were.
 type account struct {
 	last   map[int]proc
 	byComm map[string]uint64
@@ -249,20 +266,43 @@ func newAccount() *account {
 }
 
 func (a *account) sample(ps map[int]proc) {
+	if a.first {
+		a.first, a.last = false, ps
+		return
+	}
+	// Each parent's growth in children's time, less what its children
+	// that exited since the last sample had already spent when last
+	// seen (counted then, or before the baseline).
+	reaped := map[int]uint64{}
 	for pid, p := range ps {
 		prev, seen := a.last[pid]
 		switch {
-		case a.first:
-			// the baseline: time spent before the command started
 		case seen && p.Ticks >= prev.Ticks:
 			// the same process, perhaps exec'd under a new name since
 			a.byComm[p.Comm] += p.Ticks - prev.Ticks
+			if p.Children >= prev.Children {
+				reaped[pid] = p.Children - prev.Children
+			}
 		default:
 			// new since the last sample (or its pid was reused)
 			a.byComm[p.Comm] += p.Ticks
+			reaped[pid] = p.Children
 		}
 	}
-	a.first = false
+	gone := map[int][]proc{} // by parent
+	for pid, prev := range a.last {
+		if _, ok := ps[pid]; !ok {
+			gone[prev.PPid] = append(gone[prev.PPid], prev)
+		}
+	}
+	for ppid, grown := range reaped {
+		for _, c := range gone[ppid] {
+			grown -= min(grown, c.Ticks+c.Children)
+		}
+		if grown > 0 {
+			a.byComm["children of "+ps[ppid].Comm] += grown
+		}
+	}
 	a.last = ps
 }
 
@@ -308,7 +348,7 @@ func report(w io.Writer, b budget, top int) {
 		fmt.Fprintf(w, "  %8.0f CPU-s %4.1f%%  %s\n", sec(r.t), pct(sec(r.t), busy), r.comm)
 	}
 	if un := busy - sec(tracked); un > 0 {
-		fmt.Fprintf(w, "  %8.0f CPU-s %4.1f%%  not attributed (processes shorter than a sample, interrupts)\n", un, pct(un, busy))
+		fmt.Fprintf(w, "  %8.0f CPU-s %4.1f%%  not attributed (interrupts, processes whose parent exited first)\n", un, pct(un, busy))
 	}
 }
 

@@ -13,8 +13,11 @@ func TestParseProcStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Comm != "my (odd) proc" || p.Ticks != 1290 {
-		t.Fatalf("got %+v, want comm %q and 1290 ticks", p, "my (odd) proc")
+	if p.Comm != "my (odd) proc" || p.Ticks != 1290 || p.PPid != 1 {
+		t.Fatalf("got %+v, want comm %q, parent 1 and 1290 ticks", p, "my (odd) proc")
+	}
+	if p, err := parseProcStat("99 (containerd-shim) S 1 9 9 0 -1 0 0 0 0 0 5 6 300 45 20 0"); err != nil || p.Children != 345 || p.Ticks != 11 {
+		t.Fatalf("children's time: got %+v, %v; want 345 ticks of children", p, err)
 	}
 	if p, err := parseProcStat("7 (kworker/u8:2-ext4-rsv-conversion) I 2 0 0 0 -1 0 0 0 0 0 30 70 0 0"); err != nil || p.Comm != "kworker (kernel)" || p.Ticks != 100 {
 		t.Fatalf("kworker: got %+v, %v", p, err)
@@ -41,9 +44,9 @@ func TestParseMachine(t *testing.T) {
 
 func TestAccountCountsOnlyTimeAfterTheBaseline(t *testing.T) {
 	a := newAccount()
-	a.sample(map[int]proc{1: {"etcd", 500}, 2: {"dockerd", 50}})
-	a.sample(map[int]proc{1: {"etcd", 700}, 3: {"etcdctl", 20}}) // 2 exited, 3 is new
-	a.sample(map[int]proc{1: {"etcd", 760}, 3: {"etcd", 25}})    // 3 exec'd under a new name
+	a.sample(map[int]proc{1: {Comm: "etcd", Ticks: 500}, 2: {Comm: "dockerd", Ticks: 50}})
+	a.sample(map[int]proc{1: {Comm: "etcd", Ticks: 700}, 3: {Comm: "etcdctl", Ticks: 20}}) // 2 exited, 3 is new
+	a.sample(map[int]proc{1: {Comm: "etcd", Ticks: 760}, 3: {Comm: "etcd", Ticks: 25}})    // 3 exec'd under a new name
 	want := map[string]uint64{"etcd": 200 + 60 + 5, "etcdctl": 20}
 	for c, n := range want {
 		if a.byComm[c] != n {
@@ -52,6 +55,21 @@ func TestAccountCountsOnlyTimeAfterTheBaseline(t *testing.T) {
 	}
 	if _, ok := a.byComm["dockerd"]; ok {
 		t.Error("dockerd spent nothing after the baseline, yet is counted")
+	}
+}
+
+func TestAccountGivesReapedChildrenToTheirParent(t *testing.T) {
+	a := newAccount()
+	a.sample(map[int]proc{1: {Comm: "containerd-shim", Ticks: 10}, 5: {Comm: "etcd", PPid: 1, Ticks: 100}})
+	a.sample(map[int]proc{1: {Comm: "containerd-shim", Ticks: 12}, 5: {Comm: "etcd", PPid: 1, Ticks: 150}})
+	// etcd exits with 160 ticks and is reaped, as is a runc of 27 ticks
+	// that lived between two samples: the shim's children grow by 187.
+	a.sample(map[int]proc{1: {Comm: "containerd-shim", Ticks: 13, Children: 187}})
+	want := map[string]uint64{"etcd": 50, "containerd-shim": 3, "children of containerd-shim": 10 + 27}
+	for c, n := range want {
+		if a.byComm[c] != n {
+			t.Errorf("%s: %d ticks, want %d (all: %v)", c, a.byComm[c], n, a.byComm)
+		}
 	}
 }
 
