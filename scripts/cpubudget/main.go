@@ -289,15 +289,31 @@ func (a *account) sample(ps map[int]proc) {
 			reaped[pid] = p.Children
 		}
 	}
-	gone := map[int][]proc{} // by parent
+	// Exited processes by parent. What was seen of an exited process is
+	// its time and its children's when last sampled, and what was seen of
+	// its own children that exited since: a chain that ends within one
+	// interval (make, then the go command it ran) reaches the survivor at
+	// its top whole.
+	gone := map[int][]int{}
 	for pid, prev := range a.last {
 		if _, ok := ps[pid]; !ok {
-			gone[prev.PPid] = append(gone[prev.PPid], prev)
+			gone[prev.PPid] = append(gone[prev.PPid], pid)
 		}
+	}
+	var seen func(pid int, depth int) uint64
+	seen = func(pid int, depth int) uint64 {
+		c := a.last[pid]
+		n := c.Ticks + c.Children
+		if depth < 64 { // a pid reused within the interval cannot loop us
+			for _, g := range gone[pid] {
+				n += seen(g, depth+1)
+			}
+		}
+		return n
 	}
 	for ppid, grown := range reaped {
 		for _, c := range gone[ppid] {
-			grown -= min(grown, c.Ticks+c.Children)
+			grown -= min(grown, seen(c, 0))
 		}
 		if grown > 0 {
 			a.byComm["children of "+ps[ppid].Comm] += grown

@@ -73,6 +73,18 @@ func TestAccountGivesReapedChildrenToTheirParent(t *testing.T) {
 	}
 }
 
+func TestAccountCountsAChainThatExitsInOneIntervalOnce(t *testing.T) {
+	a := newAccount()
+	a.sample(map[int]proc{1: {Comm: "cpubudget"}, 2: {Comm: "bash", PPid: 1}, 3: {Comm: "make", PPid: 2}, 4: {Comm: "go", PPid: 3}})
+	a.sample(map[int]proc{1: {Comm: "cpubudget"}, 2: {Comm: "bash", PPid: 1, Ticks: 1}, 3: {Comm: "make", PPid: 2, Ticks: 2, Children: 500}, 4: {Comm: "go", PPid: 3, Ticks: 300}})
+	// go (300 + 5 more), make (2) and bash (1) exit one after another,
+	// each reaped by its parent: cpubudget's children grow by all of it.
+	a.sample(map[int]proc{1: {Comm: "cpubudget", Children: 305 + 2 + 500 + 1}})
+	if got := a.byComm["children of cpubudget"]; got != 5 {
+		t.Errorf("children of cpubudget: %d ticks, want the 5 not seen before (all: %v)", got, a.byComm)
+	}
+}
+
 func TestReportFloorAndUnattributed(t *testing.T) {
 	var b strings.Builder
 	report(&b, budget{
