@@ -58,9 +58,8 @@ func main() {
 // run runs args, sampling the machine until it exits, and writes the
 // budget to w. It returns the command's exit code.
 func run(args []string, interval time.Duration, top int, w io.Writer) (int, error) {
-	hz, err := clockTicks()
-	if err != nil {
-		return 2, err
+	if runtime.GOOS != "linux" {
+		return 2, fmt.Errorf("reads /proc: Linux only, not %s", runtime.GOOS)
 	}
 	before, err := readMachine()
 	if err != nil {
@@ -102,7 +101,6 @@ loop:
 		Cores:   runtime.NumCPU(),
 		Machine: after.sub(before),
 		ByComm:  acc.byComm,
-		Hz:      hz,
 	}, top)
 	code := 0
 	var ee *exec.ExitError
@@ -118,15 +116,9 @@ loop:
 	return code, nil
 }
 
-// clockTicks is USER_HZ, the unit of /proc's CPU times. Linux has used
-// 100 on every architecture Go supports; anything else is refused rather
-// than guessed.
-func clockTicks() (float64, error) {
-	if runtime.GOOS != "linux" {
-		return 0, fmt.Errorf("reads /proc: Linux only, not %s", runtime.GOOS)
-	}
-	return 100, nil
-}
+// userHZ is USER_HZ, the unit of /proc's CPU times: 100 on every
+// architecture Linux and Go share.
+const userHZ = 100
 
 // machine is the first line of /proc/stat, in clock ticks.
 type machine struct {
@@ -249,25 +241,25 @@ func readProcs() map[int]proc {
 
 // account sums, by command name, the CPU time processes spent between
 // samples. The first sample is the baseline: what processes spent before
-// it is not counted. A process first seen later counts from its start.
+// it is not counted; so is the sample after one where /proc could not be
+// listed, rather than count every process's whole life again. A process first seen later counts from its start.
 // A process that exits is reaped by its parent, whose children's time
 // then grows by the child's whole life. Less what was seen of the child
 // already, that is "children of" the parent: mostly processes that lived
 // between two samples (runc, a docker exec, an etcdctl), which are not
 // otherwise seen, and the last moments of those that were.
 type account struct {
-	last   map[int]proc
+	last   map[int]proc // nil: the next sample is a baseline
 	byComm map[string]uint64
-	first  bool
 }
 
 func newAccount() *account {
-	return &account{last: map[int]proc{}, byComm: map[string]uint64{}, first: true}
+	return &account{byComm: map[string]uint64{}}
 }
 
 func (a *account) sample(ps map[int]proc) {
-	if a.first {
-		a.first, a.last = false, ps
+	if a.last == nil || ps == nil {
+		a.last = ps
 		return
 	}
 	// Each parent's growth in children's time, less what its children
@@ -327,11 +319,10 @@ type budget struct {
 	Cores   int
 	Machine machine
 	ByComm  map[string]uint64
-	Hz      float64
 }
 
 func report(w io.Writer, b budget, top int) {
-	sec := func(t uint64) float64 { return float64(t) / b.Hz }
+	sec := func(t uint64) float64 { return float64(t) / userHZ }
 	busy := sec(b.Machine.Busy())
 	fmt.Fprintf(w, "\ncpubudget: wall %s on %d cores\n", b.Wall.Round(time.Second), b.Cores)
 	fmt.Fprintf(w, "  machine busy %.0f CPU-s (user %.0f, system %.0f, interrupts %.0f, stolen %.0f), idle %.0f, waiting on I/O %.0f\n",

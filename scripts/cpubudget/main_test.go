@@ -58,6 +58,17 @@ func TestAccountCountsOnlyTimeAfterTheBaseline(t *testing.T) {
 	}
 }
 
+func TestAccountTakesANewBaselineAfterAFailedListing(t *testing.T) {
+	a := newAccount()
+	a.sample(map[int]proc{1: {Comm: "etcd", Ticks: 500}})
+	a.sample(nil) // /proc could not be listed
+	a.sample(map[int]proc{1: {Comm: "etcd", Ticks: 510}})
+	a.sample(map[int]proc{1: {Comm: "etcd", Ticks: 530}})
+	if got := a.byComm["etcd"]; got != 20 {
+		t.Errorf("etcd: %d ticks, want the 20 after the new baseline, not its whole life again", got)
+	}
+}
+
 func TestAccountGivesReapedChildrenToTheirParent(t *testing.T) {
 	a := newAccount()
 	a.sample(map[int]proc{1: {Comm: "containerd-shim", Ticks: 10}, 5: {Comm: "etcd", PPid: 1, Ticks: 100}})
@@ -92,7 +103,6 @@ func TestReportFloorAndUnattributed(t *testing.T) {
 		Cores:   2,
 		Machine: machine{User: 60000, System: 36000, Idle: 24000},
 		ByComm:  map[string]uint64{"etcd": 48000, "dockerd": 24000},
-		Hz:      100,
 	}, 10)
 	out := b.String()
 	for _, want := range []string{"machine busy 960 CPU-s", "at least 8m0s of wall time", "480 CPU-s 50.0%  etcd", "240 CPU-s 25.0%  not attributed"} {
