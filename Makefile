@@ -49,9 +49,12 @@ test: browser
 # The containerized suites of `make test` (the whole matrix) under
 # scripts/cpubudget: their wall time, and the CPU the whole machine spent
 # meanwhile, by process, which sets the floor under the wall time on this
-# many cores.
+# many cores. With ACCT=FILE, a process accounting file you turned on
+# (as root, Debian's acct: `accton FILE`; `accton off` after), it also
+# lists every process that exited meanwhile, by parent and command.
+ACCT          ?=
 cpu-budget:
-	$(GO) run ./scripts/cpubudget -- $(SUITE_RUN)
+	$(GO) run ./scripts/cpubudget $(if $(ACCT),-acct $(ACCT)) -- $(SUITE_RUN)
 
 # The same suites in one process, verbosely: every drill's steps in order
 # in the log, for reading a failure.

@@ -3,14 +3,17 @@
 // wall time on this many cores. `make cpu-budget` runs the test suite
 // under it; the README quotes the figures.
 //
-//	go run ./scripts/cpubudget [-interval 2s] [-top 15] -- CMD [ARGS...]
+//	go run ./scripts/cpubudget [-interval 2s] [-top 15] [-acct FILE] -- CMD [ARGS...]
 //
 // It reads /proc (Linux only): the machine's busy time from /proc/stat,
 // and, every interval, each process's CPU time from /proc/PID/stat,
 // summed by command name. A process that starts and exits between two
 // samples (runc, a docker exec, an etcdctl) is not seen, but its parent's
 // children's time grows when it is reaped: it is counted as "children
-// of" the parent. The command's exit status is cpubudget's.
+// of" the parent. With -acct FILE, the file process accounting writes to
+// (turned on by the caller: `accton FILE`), those processes are listed
+// one by one instead, summed by parent and command (acct.go). The
+// command's exit status is cpubudget's.
 package main
 
 import (
@@ -32,8 +35,9 @@ import (
 func main() {
 	interval := flag.Duration("interval", 2*time.Second, "how often to read every process's CPU time")
 	top := flag.Int("top", 15, "how many command names to list")
+	acct := flag.String("acct", "", "a process accounting file you turned on (accton FILE): also list the processes that exited while CMD ran, by parent and command")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: cpubudget [-interval 2s] [-top 15] -- CMD [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: cpubudget [-interval 2s] [-top 15] [-acct FILE] -- CMD [ARGS...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -45,7 +49,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cpubudget: -interval must be above 0")
 		os.Exit(2)
 	}
-	code, err := run(flag.Args(), *interval, *top, os.Stderr)
+	code, err := run(flag.Args(), *interval, *top, *acct, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cpubudget:", err)
 		if code == 0 {
@@ -56,10 +60,16 @@ func main() {
 }
 
 // run runs args, sampling the machine until it exits, and writes the
-// budget to w. It returns the command's exit code.
-func run(args []string, interval time.Duration, top int, w io.Writer) (int, error) {
+// budget to w, with the accounting file acctPath's records if it is not
+// empty. It returns the command's exit code.
+func run(args []string, interval time.Duration, top int, acctPath string, w io.Writer) (int, error) {
 	if runtime.GOOS != "linux" {
 		return 2, fmt.Errorf("reads /proc: Linux only, not %s", runtime.GOOS)
+	}
+	if acctPath != "" {
+		if _, err := readExited(acctPath); err != nil {
+			return 2, err
+		}
 	}
 	before, err := readMachine()
 	if err != nil {
@@ -96,12 +106,20 @@ loop:
 	if err != nil {
 		return 2, err
 	}
-	report(w, budget{
+	b := budget{
 		Wall:    wall,
 		Cores:   runtime.NumCPU(),
 		Machine: after.sub(before),
 		ByComm:  acc.byComm,
-	}, top)
+	}
+	report(w, b, top)
+	if acctPath != "" {
+		recs, err := readExited(acctPath)
+		if err != nil {
+			return 2, err
+		}
+		reportExited(w, acctPath, byParent(recs, start, start.Add(wall), acc.names), float64(b.Machine.Busy())/userHZ, top)
+	}
 	code := 0
 	var ee *exec.ExitError
 	switch {
@@ -251,13 +269,17 @@ func readProcs() map[int]proc {
 type account struct {
 	last   map[int]proc // nil: the next sample is a baseline
 	byComm map[string]uint64
+	names  map[int]string // every pid seen, by its latest name
 }
 
 func newAccount() *account {
-	return &account{byComm: map[string]uint64{}}
+	return &account{byComm: map[string]uint64{}, names: map[int]string{}}
 }
 
 func (a *account) sample(ps map[int]proc) {
+	for pid, p := range ps {
+		a.names[pid] = p.Comm
+	}
 	if a.last == nil || ps == nil {
 		a.last = ps
 		return

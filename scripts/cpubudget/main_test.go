@@ -114,14 +114,14 @@ func TestReportFloorAndUnattributed(t *testing.T) {
 
 func TestRunPassesTheExitCode(t *testing.T) {
 	var b strings.Builder
-	code, err := run([]string{"sh", "-c", "exit 3"}, 10*time.Millisecond, 5, &b)
+	code, err := run([]string{"sh", "-c", "exit 3"}, 10*time.Millisecond, 5, "", &b)
 	if err != nil || code != 3 {
 		t.Fatalf("got %d, %v; want exit 3", code, err)
 	}
 	if !strings.Contains(b.String(), "cpubudget: wall") {
 		t.Errorf("no budget printed:\n%s", b.String())
 	}
-	if _, err := run([]string{"/nonexistent/command"}, time.Second, 5, &b); err == nil {
+	if _, err := run([]string{"/nonexistent/command"}, time.Second, 5, "", &b); err == nil {
 		t.Error("a command that cannot start: want an error")
 	}
 }
