@@ -1,14 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sort"
 	"strings"
-	"time"
 )
 
 // Process accounting (acct(2), Debian's `acct`: `accton FILE`) writes one
@@ -16,8 +15,9 @@ import (
 // short it lived: what the /proc samples see only as "children of" a
 // parent. cpubudget never turns accounting on or off (that is the
 // machine's setting, perhaps someone else's file); with -acct it reads
-// the file the caller turned on, and counts the records of processes that
-// exited while the command ran.
+// the records the file the caller turned on gained while the command
+// ran: those between its size before the command started and its size
+// when the command had exited.
 
 // acctRecordSize is sizeof(struct acct_v3) in <linux/acct.h>.
 const acctRecordSize = 64
@@ -29,8 +29,7 @@ const ahz = 100
 type exited struct {
 	Comm      string
 	PID, PPID int
-	Ticks     uint64    // user and system time, in AHZ ticks
-	End       time.Time // when it exited
+	Ticks     uint64 // user and system time, in AHZ ticks
 }
 
 // parseAcct reads acct_v3 records (little-endian, as on amd64 and arm64);
@@ -47,8 +46,6 @@ func parseAcct(r io.Reader) ([]exited, error) {
 			return nil, fmt.Errorf("record %d: accounting format version %d, want 3 (little-endian acct_v3)", off/acctRecordSize, v)
 		}
 		le := binary.LittleEndian
-		btime := le.Uint32(rec[24:])
-		etime := math.Float32frombits(le.Uint32(rec[28:]))
 		comm := string(rec[48:64])
 		if i := strings.IndexByte(comm, 0); i >= 0 {
 			comm = comm[:i]
@@ -58,7 +55,6 @@ func parseAcct(r io.Reader) ([]exited, error) {
 			PID:   int(le.Uint32(rec[16:])),
 			PPID:  int(le.Uint32(rec[20:])),
 			Ticks: compT(le.Uint16(rec[32:])) + compT(le.Uint16(rec[34:])),
-			End:   time.Unix(int64(btime), 0).Add(time.Duration(float64(etime) / ahz * float64(time.Second))),
 		})
 	}
 	return out, nil
@@ -76,12 +72,11 @@ type exitedRow struct {
 	Ticks        uint64
 }
 
-// byParent sums the records of processes that exited between since and
-// until, by parent and command name. A parent is named by the next record of
+// byParent sums the records by parent and command name. A parent is named by the next record of
 // its pid (parents exit after their children, and a pid is reused only
 // after its process exits), else by names, the live processes cpubudget
 // saw, else "?".
-func byParent(recs []exited, since, until time.Time, names map[int]string) []exitedRow {
+func byParent(recs []exited, names map[int]string) []exitedRow {
 	parent := make([]string, len(recs))
 	next := map[int]string{}
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -95,14 +90,8 @@ func byParent(recs []exited, since, until time.Time, names map[int]string) []exi
 		parent[i] = p
 		next[recs[i].PID] = recs[i].Comm
 	}
-	// Exit times are whole seconds of start plus an elapsed time: allow
-	// one second of rounding.
-	since, until = since.Add(-time.Second), until.Add(time.Second)
 	sums := map[[2]string]*exitedRow{}
 	for i, r := range recs {
-		if r.End.Before(since) || r.End.After(until) {
-			continue
-		}
 		k := [2]string{parent[i], r.Comm}
 		row := sums[k]
 		if row == nil {
@@ -125,18 +114,58 @@ func byParent(recs []exited, since, until time.Time, names map[int]string) []exi
 	return rows
 }
 
-// readExited reads the accounting file path for reportExited.
-func readExited(path string) ([]exited, error) {
+// acctSize is the size of the accounting file path, rounded down to
+// whole records: where the records of a command about to start begin. A
+// file whose first record is of another format is refused.
+func acctSize(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("-acct: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("-acct: %w", err)
+	}
+	first := make([]byte, acctRecordSize)
+	if _, err := io.ReadFull(f, first); err == nil {
+		if _, err := parseAcct(bytes.NewReader(first)); err != nil {
+			return 0, fmt.Errorf("-acct %s: %w", path, err)
+		}
+	}
+	return fi.Size() - fi.Size()%acctRecordSize, nil
+}
+
+// readExited reads the records the accounting file path holds from byte
+// from to its end: those of a command that has just exited, when from is
+// acctSize before it started.
+func readExited(path string, from int64) ([]exited, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("-acct: %w", err)
 	}
 	defer f.Close()
-	recs, err := parseAcct(f)
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("-acct: %w", err)
+	}
+	recs, err := parseAcct(io.NewSectionReader(f, from, max(fi.Size()-from, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("-acct %s: %w", path, err)
 	}
 	return recs, nil
+}
+
+// reportAcct lists the records path gained from byte from on (see
+// reportExited). The command has run by then: a file it cannot read
+// costs these lines, not the command's exit code.
+func reportAcct(w io.Writer, path string, from int64, names map[int]string, busy float64, top int) {
+	recs, err := readExited(path, from)
+	if err != nil {
+		fmt.Fprintln(w, "  cpubudget:", err)
+		return
+	}
+	reportExited(w, path, byParent(recs, names), busy, top)
 }
 
 // reportExited lists rows as shares of the machine's busy time, busy

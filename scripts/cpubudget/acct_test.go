@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,15 +11,13 @@ import (
 )
 
 // acctRecord encodes one acct_v3 record as the kernel writes it on a
-// little-endian machine.
-func acctRecord(comm string, pid, ppid int, btime int64, elapsedTicks float32, utime, stime uint16) []byte {
+// little-endian machine (times of life left zero: cpubudget reads none).
+func acctRecord(comm string, pid, ppid int, utime, stime uint16) []byte {
 	rec := make([]byte, acctRecordSize)
 	rec[1] = 3
 	le := binary.LittleEndian
 	le.PutUint32(rec[16:], uint32(pid))
 	le.PutUint32(rec[20:], uint32(ppid))
-	le.PutUint32(rec[24:], uint32(btime))
-	le.PutUint32(rec[28:], math.Float32bits(elapsedTicks))
 	le.PutUint16(rec[32:], utime)
 	le.PutUint16(rec[34:], stime)
 	copy(rec[48:], comm)
@@ -40,8 +37,8 @@ func TestCompT(t *testing.T) {
 
 func TestParseAcct(t *testing.T) {
 	var b bytes.Buffer
-	b.Write(acctRecord("iptables", 40, 10, 1000, 150, 1, 2))
-	b.Write(acctRecord("exactly16charsxx", 41, 10, 1000, 0, 1<<13|3, 0))
+	b.Write(acctRecord("iptables", 40, 10, 1, 2))
+	b.Write(acctRecord("exactly16charsxx", 41, 10, 1<<13|3, 0))
 	b.Write(make([]byte, 20)) // the kernel is still writing the next one
 	recs, err := parseAcct(&b)
 	if err != nil {
@@ -51,38 +48,34 @@ func TestParseAcct(t *testing.T) {
 		t.Fatalf("got %d records, want 2", len(recs))
 	}
 	r := recs[0]
-	if r.Comm != "iptables" || r.PID != 40 || r.PPID != 10 || r.Ticks != 3 || !r.End.Equal(time.Unix(1001, 500e6)) {
+	if r.Comm != "iptables" || r.PID != 40 || r.PPID != 10 || r.Ticks != 3 {
 		t.Errorf("first record: %+v", r)
 	}
 	if recs[1].Comm != "exactly16charsxx" || recs[1].Ticks != 24 {
 		t.Errorf("second record: %+v", recs[1])
 	}
-	bad := acctRecord("x", 1, 0, 0, 0, 0, 0)
+	bad := acctRecord("x", 1, 0, 0, 0)
 	bad[1] = 2
 	if _, err := parseAcct(bytes.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "version 2") {
 		t.Errorf("an acct_v2 file: got %v, want a version error", err)
 	}
 }
 
-func TestByParentNamesParentsAndWindow(t *testing.T) {
-	start := time.Unix(2000, 0)
+func TestByParentNamesParents(t *testing.T) {
 	recs := []exited{
-		{Comm: "exe", PID: 100, PPID: 1451, Ticks: 20, End: start.Add(time.Second)},
-		{Comm: "exe", PID: 101, PPID: 1451, Ticks: 24, End: start.Add(2 * time.Second)},
+		{Comm: "exe", PID: 100, PPID: 1451, Ticks: 20},
+		{Comm: "exe", PID: 101, PPID: 1451, Ticks: 24},
 		// a process that ran a child, then exited: its child is named
 		// under it, not under whoever held the pid before
-		{Comm: "iptables", PID: 300, PPID: 200, Ticks: 1, End: start.Add(3 * time.Second)},
-		{Comm: "exe", PID: 200, PPID: 1451, Ticks: 19, End: start.Add(3 * time.Second)},
+		{Comm: "iptables", PID: 300, PPID: 200, Ticks: 1},
+		{Comm: "exe", PID: 200, PPID: 1451, Ticks: 19},
 		// pid 200 reused later by another process under containerd-shim
-		{Comm: "etcdctl", PID: 200, PPID: 77, Ticks: 16, End: start.Add(4 * time.Second)},
-		// before the command started, and after it ended: not counted
-		{Comm: "exe", PID: 102, PPID: 1451, Ticks: 500, End: start.Add(-5 * time.Second)},
-		{Comm: "exe", PID: 103, PPID: 1451, Ticks: 500, End: start.Add(time.Minute)},
+		{Comm: "etcdctl", PID: 200, PPID: 77, Ticks: 16},
 		// a parent nobody saw
-		{Comm: "sh", PID: 400, PPID: 999, Ticks: 1, End: start.Add(time.Second)},
+		{Comm: "sh", PID: 400, PPID: 999, Ticks: 1},
 	}
 	names := map[int]string{1451: "dockerd", 77: "containerd-shim", 200: "old-name"}
-	rows := byParent(recs, start, start.Add(10*time.Second), names)
+	rows := byParent(recs, names)
 	got := map[string]exitedRow{}
 	for _, r := range rows {
 		got[r.Parent+" → "+r.Comm] = r
@@ -106,6 +99,41 @@ func TestByParentNamesParentsAndWindow(t *testing.T) {
 	reportExited(&b, "pacct", rows, 1, 10)
 	if !strings.Contains(b.String(), "6 processes, 1 CPU-s in all") || !strings.Contains(b.String(), "dockerd → exe") {
 		t.Errorf("report:\n%s", b.String())
+	}
+}
+
+// The records of processes that exited before the command started are
+// in the file too: only those it gained while the command ran count.
+func TestRunCountsOnlyTheRecordsWrittenWhileTheCommandRan(t *testing.T) {
+	dir := t.TempDir()
+	pacct, during := filepath.Join(dir, "pacct"), filepath.Join(dir, "during")
+	if err := os.WriteFile(pacct, acctRecord("before", 5, 1, 5000, 0), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(during, acctRecord("during", 6, 1, 300, 0), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	code, err := run([]string{"sh", "-c", `cat "$0" >> "$1"`, during, pacct}, time.Second, 10, pacct, &b)
+	if err != nil || code != 0 {
+		t.Fatalf("got %d, %v:\n%s", code, err, b.String())
+	}
+	out := b.String()
+	if !strings.Contains(out, "1 processes, 3 CPU-s in all") || !strings.Contains(out, "→ during") || strings.Contains(out, "before") {
+		t.Errorf("want the one record written while the command ran:\n%s", out)
+	}
+}
+
+func TestRunRefusesAnAcctFileOfAnotherFormat(t *testing.T) {
+	pacct := filepath.Join(t.TempDir(), "pacct")
+	v2 := acctRecord("x", 1, 0, 0, 0)
+	v2[1] = 2
+	if err := os.WriteFile(pacct, v2, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if _, err := run([]string{"true"}, time.Second, 5, pacct, &b); err == nil || !strings.Contains(err.Error(), "version 2") {
+		t.Errorf("got %v, want a format error before the command runs", err)
 	}
 }
 

@@ -66,8 +66,10 @@ func run(args []string, interval time.Duration, top int, acctPath string, w io.W
 	if runtime.GOOS != "linux" {
 		return 2, fmt.Errorf("reads /proc: Linux only, not %s", runtime.GOOS)
 	}
+	var acctFrom int64
 	if acctPath != "" {
-		if _, err := readExited(acctPath); err != nil {
+		var err error
+		if acctFrom, err = acctSize(acctPath); err != nil {
 			return 2, err
 		}
 	}
@@ -114,11 +116,7 @@ loop:
 	}
 	report(w, b, top)
 	if acctPath != "" {
-		recs, err := readExited(acctPath)
-		if err != nil {
-			return 2, err
-		}
-		reportExited(w, acctPath, byParent(recs, start, start.Add(wall), acc.names), float64(b.Machine.Busy())/userHZ, top)
+		reportAcct(w, acctPath, acctFrom, acc.names, float64(b.Machine.Busy())/userHZ, top)
 	}
 	code := 0
 	var ee *exec.ExitError
@@ -260,7 +258,8 @@ func readProcs() map[int]proc {
 // account sums, by command name, the CPU time processes spent between
 // samples. The first sample is the baseline: what processes spent before
 // it is not counted; so is the sample after one where /proc could not be
-// listed, rather than count every process's whole life again. A process first seen later counts from its start.
+// listed, rather than count every process's whole life again. A process
+// first seen later counts from its start.
 // A process that exits is reaped by its parent, whose children's time
 // then grows by the child's whole life. Less what was seen of the child
 // already, that is "children of" the parent: mostly processes that lived
