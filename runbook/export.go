@@ -26,7 +26,11 @@ var ErrNoExport = errors.New("no runbook export")
 var Exportable = []string{"quorum-loss", "member-replace", "quota-exhaustion", "force-new-cluster"}
 
 // healthAttempts bounds the exported wait loops: one `endpoint health`
-// (or a refused `member add`) a second, at most this many times.
+// (or a refused `member add` or `member remove`) a second, at most this
+// many times. etcd refuses a membership change with "unhealthy cluster"
+// until the member asked has been connected to its peers for 5 s, which
+// a drill on a fast host reaches within 5 s of the cluster's start; an
+// operator retries it, and so does the export.
 const healthAttempts = 30
 
 // healthTimeout is etcdctl's --command-timeout in the exported `endpoint
@@ -175,8 +179,8 @@ func (x exporter) steps() []xstep {
 		return []xstep{
 			{"Remove the lost member from the cluster by its ID", h +
 				`ID=$(` + x.ctl(eps, "member", "list") + ` | awk -F', ' -v name="${NAME}" '$3 == name { print $1 }')` + "\n" +
-				`test -n "$ID"` + "\n" + x.ctl(eps, "member", "remove", `"$ID"`)},
-			{"Add the member back under its name", h + x.ctl(eps, "member", "add", `"${NAME}"`, `--peer-urls="${PEER_URL}"`)},
+				`test -n "$ID"` + "\n" + until(x.ctl(eps, "member", "remove", `"$ID"`))},
+			{"Add the member back under its name", h + until(x.ctl(eps, "member", "add", `"${NAME}"`, `--peer-urls="${PEER_URL}"`))},
 			{"Start it with an empty data dir, joining the existing cluster", h + "stop etcd\nrm -rf \"${DATA_DIR}/member\"\n" +
 				`start etcd --initial-cluster="${INITIAL_CLUSTER}" --initial-cluster-state=existing`},
 			healthy("${SURVIVOR}"),

@@ -122,7 +122,8 @@ func TestExplain(t *testing.T) {
 // checkWaitTimeouts: every `endpoint health` line of an export carries the
 // short command timeout (so a loop retries a member that is still
 // starting within seconds), and no `member add` does (it is not
-// idempotent, so its tries keep etcdctl's default deadline).
+// idempotent, so its tries keep etcdctl's default deadline); every
+// `member add` and `member remove` is retried.
 func checkWaitTimeouts(t *testing.T, o ExportOptions, out string) {
 	t.Helper()
 	for _, l := range strings.Split(out, "\n") {
@@ -135,6 +136,9 @@ func checkWaitTimeouts(t *testing.T, o ExportOptions, out string) {
 			t.Errorf("%+v: a health wait without %s: %s", o, healthTimeout, l)
 		case strings.Contains(l, " member add ") && has:
 			t.Errorf("%+v: member add with %s: %s", o, healthTimeout, l)
+		}
+		if (strings.Contains(l, " member add ") || strings.Contains(l, " member remove ")) && !strings.HasPrefix(l, "until ") {
+			t.Errorf("%+v: a membership change that is not retried (etcd refuses one for 5 s after its peers connect): %s", o, l)
 		}
 	}
 }
