@@ -72,10 +72,10 @@ type exitedRow struct {
 	Ticks        uint64
 }
 
-// byParent sums the records by parent and command name. A parent is named by the next record of
-// its pid (parents exit after their children, and a pid is reused only
-// after its process exits), else by names, the live processes cpubudget
-// saw, else "?".
+// byParent sums the records by parent and command name. A parent is
+// named by the next record of its pid (parents exit after their children,
+// and a pid is reused only after its process exits), else by names, the
+// live processes cpubudget saw, else "?".
 func byParent(recs []exited, names map[int]string) []exitedRow {
 	parent := make([]string, len(recs))
 	next := map[int]string{}
