@@ -29,7 +29,7 @@ func TestExportParses(t *testing.T) {
 				if tls != strings.Contains(out, `--cacert="${CACERT}"`) {
 					t.Errorf("%+v: TLS flags %v", o, !tls)
 				}
-				checkWaitTimeouts(t, o, out)
+				checkWaitsAndRetries(t, o, out)
 			}
 		}
 	}
@@ -119,12 +119,12 @@ func TestExplain(t *testing.T) {
 	})
 }
 
-// checkWaitTimeouts: every `endpoint health` line of an export carries the
+// checkWaitsAndRetries: every `endpoint health` line of an export carries the
 // short command timeout (so a loop retries a member that is still
 // starting within seconds), and no `member add` does (it is not
 // idempotent, so its tries keep etcdctl's default deadline); every
 // `member add` and `member remove` is retried.
-func checkWaitTimeouts(t *testing.T, o ExportOptions, out string) {
+func checkWaitsAndRetries(t *testing.T, o ExportOptions, out string) {
 	t.Helper()
 	for _, l := range strings.Split(out, "\n") {
 		if !strings.Contains(l, "etcdctl ") {
