@@ -20,7 +20,21 @@ const (
 	// has not been connected to enough peers for etcd's health interval
 	// (5 s), such as right after a member restarted.
 	Unhealthy = "etcdserver: unhealthy cluster"
+	// TimedOut: etcdctl's --command-timeout (5 s by default) passed before
+	// etcd answered. A membership change that timed out may still be
+	// applied, so it is retried only after `member list` says it was not.
+	TimedOut = "context deadline exceeded"
+	// ServerTimedOut: etcd's own answer when the same wait ends on its
+	// side first ("etcdserver: request timed out", possibly "due to
+	// previous leader failure"); it means the same.
+	ServerTimedOut = "etcdserver: request timed out"
 )
+
+// timedOut reports whether etcdctl's output says the request timed out,
+// on either side, leaving its outcome unknown.
+func timedOut(out string) bool {
+	return strings.Contains(out, TimedOut) || strings.Contains(out, ServerTimedOut)
+}
 
 // Member is one member as `etcdctl member list -w json` prints it. A member
 // that was added but never started has no name and no client URLs yet.
@@ -181,6 +195,30 @@ func ParseMemberAdd(out string) (Added, error) {
 		return a, fmt.Errorf("member add: no ETCD_INITIAL_CLUSTER in output %q", strings.TrimSpace(out))
 	}
 	return a, nil
+}
+
+// AddedFromList is what `etcdctl member add name --peer-urls=url` would
+// have printed, rebuilt from a member list that holds the added member:
+// etcdctl builds ETCD_INITIAL_CLUSTER from the members in the list's
+// order, every peer URL of each, under the new member's name for the new
+// member. Used when the add timed out but etcd applied it.
+func AddedFromList(ms []Member, name, url string) (Added, error) {
+	nm, err := FindByPeerURL(ms, url)
+	if err != nil {
+		return Added{}, fmt.Errorf("member add: %w", err)
+	}
+	var cluster []string
+	for _, m := range ms {
+		n := m.Name
+		if m.ID == nm.ID {
+			n = name
+		}
+		for _, u := range m.PeerURLs {
+			cluster = append(cluster, n+"="+u)
+		}
+	}
+	return Added{ID: nm.ID, Learner: nm.IsLearner, Name: name, InitialCluster: strings.Join(cluster, ","),
+		AdvertisePeerURLs: strings.Join(nm.PeerURLs, ","), State: "existing"}, nil
 }
 
 // Health is one endpoint's line of `etcdctl endpoint health`.

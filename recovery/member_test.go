@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -228,5 +229,62 @@ func TestNoQuorum(t *testing.T) {
 				t.Errorf("etcd %s: NoQuorum.Match(%q) = %v, want %v", v, tc.out, got, tc.want)
 			}
 		}
+	}
+}
+
+// TestAddedFromList rebuilds what `member add` printed from the member list
+// etcd holds after the add, for an add that timed out but was applied: the
+// same Added as ParseMemberAdd reads from etcdctl's own output (less the
+// cluster ID, which the list's members do not carry).
+func TestAddedFromList(t *testing.T) {
+	list := []Member{
+		{ID: 0x176ce823694e84e, Name: "m1", PeerURLs: []string{"https://m1:2380"}, ClientURLs: []string{"https://m1:2379"}},
+		{ID: 0x5a1b2c3d4e5f6071, PeerURLs: []string{"https://m3:2380"}},
+		{ID: 0xe9ce470e9f41a186, Name: "m2", PeerURLs: []string{"https://m2:2380", "https://m2b:2380"}, ClientURLs: []string{"https://m2:2379"}},
+	}
+	out := "Member 5a1b2c3d4e5f6071 added to cluster 9b0a6a5e2a53d8b8\n\n" +
+		"ETCD_NAME=\"m3\"\nETCD_INITIAL_CLUSTER=\"m1=https://m1:2380,m3=https://m3:2380,m2=https://m2:2380,m2=https://m2b:2380\"\n" +
+		"ETCD_INITIAL_ADVERTISE_PEER_URLS=\"https://m3:2380\"\nETCD_INITIAL_CLUSTER_STATE=\"existing\"\n"
+	want, err := ParseMemberAdd(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.ClusterID = 0
+	got, err := AddedFromList(list, "m3", "https://m3:2380")
+	if err != nil {
+		t.Fatalf("AddedFromList: %v", err)
+	}
+	if got != want {
+		t.Errorf("AddedFromList =\n%+v\nwant\n%+v", got, want)
+	}
+
+	learner := slices.Clone(list)
+	learner[1].IsLearner = true
+	if got, err := AddedFromList(learner, "m3", "https://m3:2380"); err != nil || !got.Learner {
+		t.Errorf("AddedFromList of a learner = %+v, %v; want Learner", got, err)
+	}
+	if _, err := AddedFromList(list, "m4", "https://m4:2380"); err == nil || !strings.Contains(err.Error(), "no member with peer URL https://m4:2380") {
+		t.Errorf("AddedFromList without the member: err = %v", err)
+	}
+}
+
+// TestChangeInEffect: the checks reconfigure reads a member list with
+// after a timed-out change.
+func TestChangeInEffect(t *testing.T) {
+	ms, err := ParseMemberList(memberListJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed(1)(ms) {
+		t.Error("removed(1): member 1 is still listed, want false")
+	}
+	if !removed(2)(ms) {
+		t.Error("removed(2): no member 2 is listed, want true")
+	}
+	if !added("https://m4-wrong:2380")(ms) {
+		t.Error("added(m4-wrong): listed (unstarted), want true")
+	}
+	if added("https://m4:2380")(ms) {
+		t.Error("added(m4): not listed, want false")
 	}
 }

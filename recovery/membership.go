@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +40,8 @@ func ListMembers(ctx context.Context, log *record.Log, phase record.Phase, title
 // member removed in the step's title.
 func RemoveMember(ctx context.Context, log *record.Log, c *harness.Cluster, m *harness.Member, what string, id uint64) error {
 	return log.Do(record.PhaseRecovery, "remove "+what+" ("+HexID(id)+")", m.Name(), func() (record.Action, error) {
-		return reconfigure(ctx, c, m, "member", "remove", HexID(id))
+		e, _, err := reconfigure(ctx, c, m, removed(id), "member", "remove", HexID(id))
+		return e, err
 	})
 }
 
@@ -54,8 +56,12 @@ func AddMember(ctx context.Context, log *record.Log, phase record.Phase, title s
 	args = append(args, "--peer-urls="+url)
 	var a Added
 	err := log.Do(phase, title, m.Name(), func() (record.Action, error) {
-		e, err := reconfigure(ctx, c, m, args...)
+		e, list, err := reconfigure(ctx, c, m, added(url), args...)
 		if err != nil {
+			return e, err
+		}
+		if list != nil {
+			a, err = AddedFromList(list, name, url)
 			return e, err
 		}
 		a, err = ParseMemberAdd(e.Output)
@@ -64,31 +70,88 @@ func AddMember(ctx context.Context, log *record.Log, phase record.Phase, title s
 	return a, err
 }
 
-// reconfigure runs a membership change with etcdctl on m. etcd refuses
-// one with "unhealthy cluster" until the member asked has been connected
-// to its peers for 5 s (right after a restart, say); that refusal is
-// retried within the election budget, and the attempts are noted.
-func reconfigure(ctx context.Context, c *harness.Cluster, m *harness.Member, args ...string) (record.Action, error) {
+// removed is in effect once no member has ID id.
+func removed(id uint64) func([]Member) bool {
+	return func(ms []Member) bool {
+		return !slices.ContainsFunc(ms, func(m Member) bool { return m.ID == id })
+	}
+}
+
+// added is in effect once one member has peer URL url.
+func added(url string) func([]Member) bool {
+	return func(ms []Member) bool {
+		_, err := FindByPeerURL(ms, url)
+		return err == nil
+	}
+}
+
+// reconfigure runs a membership change with etcdctl on m, retrying the
+// two answers that do not settle it, within the election budget:
+//   - "unhealthy cluster": etcd refuses the change until the member asked
+//     has been connected to its peers for 5 s (right after a restart, say);
+//   - a timeout (etcdctl's "context deadline exceeded", or etcd's "request
+//     timed out"): etcd may or may not have applied the change (a proposal
+//     slow to commit, or one raft dropped), so reconfigure reads `member
+//     list` on m. When done says the change is in effect, the step passes
+//     on that list, which reconfigure returns; otherwise it tries again.
+//     After a timeout, any error of a later try ("member not found",
+//     "peerURL exists", "raft proposal dropped") is settled by the list
+//     the same way.
+//
+// Every attempt is noted in the recorded output; the list is nil when
+// etcdctl itself reported the change.
+func reconfigure(ctx context.Context, c *harness.Cluster, m *harness.Member, done func([]Member) bool, args ...string) (record.Action, []Member, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Config().Timeouts.Election)
 	defer cancel()
-	var e record.Action
+	var (
+		e       record.Action
+		notes   []string
+		list    []Member
+		unknown bool // a try timed out: its outcome is for member list to tell
+	)
 	attempts := 0
 	err := harness.Poll(ctx, 500*time.Millisecond, func(ctx context.Context) error {
 		attempts++
 		var err error
 		e, err = m.Etcdctl(ctx, args...)
-		if err != nil && !strings.Contains(e.Output, Unhealthy) {
+		if err == nil {
+			return nil
+		}
+		unknown = unknown || timedOut(e.Output)
+		switch {
+		case strings.Contains(e.Output, Unhealthy):
+			notes = append(notes, fmt.Sprintf("attempt %d: etcd answered %q", attempts, Unhealthy))
+			return err
+		case !unknown:
 			return harness.Permanent(err)
 		}
-		return err
+		notes = append(notes, fmt.Sprintf("attempt %d: %s; etcd may have applied it, so member list tells", attempts, lastLine(e.Output)))
+		l, lerr := m.Etcdctl(ctx, "member", "list", "--write-out=json")
+		if lerr != nil {
+			notes = append(notes, "member list: "+lastLine(l.Output))
+			return err
+		}
+		ms, lerr := ParseMemberList(l.Output)
+		if lerr != nil {
+			notes = append(notes, lerr.Error())
+			return err
+		}
+		if !done(ms) {
+			notes = append(notes, "member list: not applied; trying again")
+			return err
+		}
+		notes = append(notes, "member list: applied")
+		list = ms
+		e = record.Action{Command: e.Command + "\n" + l.Command, Output: l.Output, Exit: l.Exit}
+		return nil
 	})
-	if attempts > 1 {
-		e.Output = fmt.Sprintf("attempt %d; etcd answered %q to the earlier ones\n%s", attempts, Unhealthy, e.Output)
+	if len(notes) > 0 {
+		e.Output = strings.Join(notes, "\n") + "\n" + e.Output
 	}
 	if err != nil {
-		return e, fmt.Errorf("%s on %s: %w", strings.Join(args[:2], " "), m.Name(), err)
+		return e, nil, fmt.Errorf("%s on %s: %w", strings.Join(args[:2], " "), m.Name(), err)
 	}
-	return e, nil
+	return e, list, nil
 }
 
 // PromoteLearner polls `member promote <id>` on m until etcd accepts it:

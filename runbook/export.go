@@ -38,9 +38,10 @@ const healthAttempts = 30
 // dial, and etcdctl's default 5 s deadline then holds the whole loop for
 // 5 s before its next try; 2 s ends that try sooner, and still leaves a
 // healthy member ample time to answer (its health read takes
-// milliseconds to about a second under load on 2 cores). `member add`
-// keeps the default: it is not idempotent, and a try that timed out after
-// the cluster applied it would make every later try fail.
+// milliseconds to about a second under load on 2 cores). `member add` and
+// `member remove` keep the default: a membership change waits for raft to
+// commit and apply it, and one that times out may still be applied, which
+// their loops check in `member list` (see addOnce and removeOnce).
 const healthTimeout = "--command-timeout=2s"
 
 // Export writes drill's built-in recovery procedure as a runbook, with
@@ -121,6 +122,23 @@ func (x exporter) ctl(endpoints string, args ...string) string {
 	return strings.Join(append(w, args...), " ")
 }
 
+// removeOnce is `member remove "$ID"`, retried until etcd accepts it or
+// `member list` no longer shows the member: a try that timed out may have
+// been applied, and every later try would then fail with "member not
+// found".
+func (x exporter) removeOnce(eps string) string {
+	return until(x.ctl(eps, "member", "remove", `"$ID"`) + ` || { list=$(` + x.ctl(eps, "member", "list") + `) && ! printf '%s\n' "$list" | grep -q "^${ID},"; }`)
+}
+
+// addOnce is `member add "${NAME}" --peer-urls="${PEER_URL}"`, retried
+// until `member list` shows a member with that peer URL: a try that timed
+// out may have been applied, and every later try would then fail with
+// "peerURL exists".
+func (x exporter) addOnce(eps string) string {
+	return until(`{ list=$(` + x.ctl(eps, "member", "list") + `) && printf '%s\n' "$list" | grep -qF ", ${PEER_URL},"; } || ` +
+		x.ctl(eps, "member", "add", `"${NAME}"`, `--peer-urls="${PEER_URL}"`))
+}
+
 // shellWords renders args, quoting the values that hold variables.
 func shellWords(args []string) string {
 	out := make([]string, len(args))
@@ -179,8 +197,8 @@ func (x exporter) steps() []xstep {
 		return []xstep{
 			{"Remove the lost member from the cluster by its ID", h +
 				`ID=$(` + x.ctl(eps, "member", "list") + ` | awk -F', ' -v name="${NAME}" '$3 == name { print $1 }')` + "\n" +
-				`test -n "$ID"` + "\n" + until(x.ctl(eps, "member", "remove", `"$ID"`))},
-			{"Add the member back under its name", h + until(x.ctl(eps, "member", "add", `"${NAME}"`, `--peer-urls="${PEER_URL}"`))},
+				`test -n "$ID"` + "\n" + x.removeOnce(eps)},
+			{"Add the member back under its name", h + x.addOnce(eps)},
 			{"Start it with an empty data dir, joining the existing cluster", h + "stop etcd\nrm -rf \"${DATA_DIR}/member\"\n" +
 				`start etcd --initial-cluster="${INITIAL_CLUSTER}" --initial-cluster-state=existing`},
 			healthy("${SURVIVOR}"),
@@ -206,7 +224,7 @@ func (x exporter) steps() []xstep {
 		for i := 1; i <= x.o.Members/2+1; i++ { // the fault takes a majority
 			cluster += fmt.Sprintf(",${LOST_%d}=%s://${LOST_%d}:2380", i, x.scheme(), i)
 			steps = append(steps, xstep{fmt.Sprintf("Add lost member %d back with an empty data dir", i), fmt.Sprintf("# on ${LOST_%d}\n", i) +
-				until(x.ctl(eps, "member", "add", `"${NAME}"`, `--peer-urls="${PEER_URL}"`)) + "\nstop etcd\nrm -rf \"${DATA_DIR}/member\"\n" +
+				x.addOnce(eps) + "\nstop etcd\nrm -rf \"${DATA_DIR}/member\"\n" +
 				`start etcd --initial-cluster="` + cluster + `" --initial-cluster-state=existing` + "\n" + health(ep)})
 		}
 		return steps

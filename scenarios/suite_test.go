@@ -63,6 +63,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		Version: versions[0].String(),
 		OutDir:  os.Getenv("ETCDRILL_REPORT_DIR"),
 		Logger:  slog.New(slog.NewTextHandler(GinkgoWriter, nil)),
+		// A drill that fails keeps its members' logs and data dirs in its
+		// report directory: what a flake in CI needs to be understood.
+		KeepArtifacts: true,
 	}
 	if len(skip) > 0 {
 		Skip(string(skip))
