@@ -63,6 +63,15 @@ type Cluster struct {
 	dialHost    string
 	localEngine bool
 
+	// leave is held while one of the run's containers leaves a network:
+	// a stop, a kill, a removal or a disconnect. Docker 20.10 up to
+	// 20.10.26 can deadlock its whole network controller when two
+	// containers leave the same network at once (moby/moby#42545, fixed
+	// in 20.10.27 and 23.0): every later network call, container removal
+	// included, then hangs until dockerd restarts. One leave at a time
+	// costs a few hundred milliseconds per teardown.
+	leave sync.Mutex
+
 	mu      sync.Mutex
 	token   string // see Token; guarded by mu
 	members []*Member
@@ -440,8 +449,8 @@ func (c *Cluster) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeouts.Teardown)
 	defer cancel()
 	start := time.Now()
-	// The members go at once, as `docker rm -f m1 m2 m3` would: removing
-	// them one by one cost about 0.25 s each.
+	// The members go at once, as `docker rm -f m1 m2 m3` would, except
+	// that their containers leave the networks one at a time (see leave).
 	errs := []error{EachMember(c.Members(), func(m *Member) error { return m.remove(ctx, true) })}
 	if c.net != nil {
 		errs = append(errs, c.net.Remove(ctx))

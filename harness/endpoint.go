@@ -174,6 +174,8 @@ func (c *Cluster) dockerPorts(ctx context.Context, n int) ([]int, error) {
 		// A failed removal is left to Close, which finds it by its run label.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeouts.Command)
 		defer cancel()
+		c.leave.Lock()
+		defer c.leave.Unlock()
 		if _, err := c.dc.ContainerRemove(rctx, res.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
 			c.lg.Warn("remove the host port container", "container", name, "err", err)
 		}

@@ -307,6 +307,8 @@ func hasLine(r io.Reader, needle string) bool {
 // `systemctl stop etcd`.
 func (m *Member) Stop(ctx context.Context) error {
 	timeout := 10
+	m.c.leave.Lock()
+	defer m.c.leave.Unlock()
 	if _, err := m.c.dc.ContainerStop(ctx, m.id(), client.ContainerStopOptions{Timeout: &timeout}); err != nil {
 		return fmt.Errorf("stop member %s: %w", m.name, err)
 	}
@@ -315,6 +317,8 @@ func (m *Member) Stop(ctx context.Context) error {
 
 // Kill sends SIGKILL: the member dies without flushing or saying goodbye.
 func (m *Member) Kill(ctx context.Context) error {
+	m.c.leave.Lock()
+	defer m.c.leave.Unlock()
 	if _, err := m.c.dc.ContainerKill(ctx, m.id(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		return fmt.Errorf("kill member %s: %w", m.name, err)
 	}
@@ -414,7 +418,10 @@ func (m *Member) remove(ctx context.Context, volume bool) error {
 	m.mu.Unlock()
 	var errs []error
 	if ctr != nil {
-		if _, err := m.c.dc.ContainerRemove(ctx, ctr.GetContainerID(), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		m.c.leave.Lock()
+		_, err := m.c.dc.ContainerRemove(ctx, ctr.GetContainerID(), client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		m.c.leave.Unlock()
+		if err != nil && !cerrdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove member %s container: %w", m.name, err))
 		}
 	}

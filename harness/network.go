@@ -267,6 +267,8 @@ func (m *Member) disconnect(ctx context.Context, n *dockerNet) error {
 	if id == "" {
 		return fmt.Errorf("disconnect member %s from %s: no container", m.name, n.Name)
 	}
+	m.c.leave.Lock()
+	defer m.c.leave.Unlock()
 	if _, err := m.c.dc.NetworkDisconnect(ctx, n.ID, client.NetworkDisconnectOptions{Container: id}); err != nil {
 		return fmt.Errorf("disconnect member %s from %s: %w", m.name, n.Name, err)
 	}
