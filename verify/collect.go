@@ -8,6 +8,7 @@ import (
 
 	"github.com/etcdrill/etcdrill/harness"
 	"github.com/etcdrill/etcdrill/record"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -107,11 +108,16 @@ func Keyspace(ctx context.Context, cli *clientv3.Client, prefix string, timeout 
 	if err != nil {
 		return nil, 0, fmt.Errorf("read keyspace %q: %w", prefix, err)
 	}
-	kvs := make([]KV, len(resp.Kvs))
-	for i, kv := range resp.Kvs {
-		kvs[i] = KV{Key: kv.Key, Value: kv.Value}
+	return kvsOf(resp.Kvs), resp.Header.Revision, nil
+}
+
+// kvsOf is the keys and values of a range response.
+func kvsOf(kvs []*mvccpb.KeyValue) []KV {
+	out := make([]KV, len(kvs))
+	for i, kv := range kvs {
+		out[i] = KV{Key: kv.Key, Value: kv.Value}
 	}
-	return kvs, resp.Header.Revision, nil
+	return out
 }
 
 // Cluster runs the member checks against c: health, one leader, equal

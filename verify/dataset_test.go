@@ -328,11 +328,7 @@ func TestDatasetOnCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kvs := make([]KV, len(resp.Kvs))
-	for i, kv := range resp.Kvs {
-		kvs[i] = KV{Key: kv.Key, Value: kv.Value}
-	}
-	wantSum, wantN := Digest(kvs)
+	wantSum, wantN := Digest(kvsOf(resp.Kvs))
 	if gotSum, gotN := d.Sum(); gotSum != wantSum || gotN != wantN || d.Err() != nil {
 		t.Errorf("Scan at revision %d digests %s/%d (%v), one read at that revision %s/%d", rev, gotSum, gotN, d.Err(), wantSum, wantN)
 	}
